@@ -1,0 +1,69 @@
+output "instance_identifier" {
+  description = "RDS instance identifier (the DBInstanceIdentifier metric dimension)."
+  value       = aws_db_instance.this.identifier
+}
+
+output "instance_arn" {
+  description = "ARN of the RDS instance."
+  value       = aws_db_instance.this.arn
+}
+
+output "instance_address" {
+  description = "Host name of the instance itself (administration from inside the VPC; the function uses the proxy)."
+  value       = aws_db_instance.this.address
+}
+
+output "port" {
+  description = "PostgreSQL port."
+  value       = aws_db_instance.this.port
+}
+
+output "db_name" {
+  description = "Application database name."
+  value       = aws_db_instance.this.db_name
+}
+
+output "master_username" {
+  description = "Master user name: the function connects as this user through the proxy, with an IAM token."
+  value       = aws_db_instance.this.username
+}
+
+output "master_user_secret_arn" {
+  description = "ARN of the RDS-managed secret holding the master password."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "proxy_name" {
+  description = "RDS Proxy name (the ProxyName metric dimension)."
+  value       = aws_db_proxy.this.name
+}
+
+output "proxy_arn" {
+  description = "ARN of the RDS Proxy."
+  value       = aws_db_proxy.this.arn
+}
+
+output "proxy_endpoint" {
+  description = "RDS Proxy endpoint host name: where the function connects."
+  value       = aws_db_proxy.this.endpoint
+}
+
+output "proxy_resource_id" {
+  description = "Proxy resource id (prx-...), the last part of its ARN: the resource of rds-db:connect."
+  value       = element(split(":", aws_db_proxy.this.arn), 6)
+}
+
+output "lambda_security_group_id" {
+  description = "Security group for the function (egress to the proxy :5432 and HTTPS)."
+  value       = aws_security_group.lambda.id
+}
+
+output "proxy_security_group_id" {
+  description = "Security group of the proxy."
+  value       = aws_security_group.proxy.id
+}
+
+output "database_security_group_id" {
+  description = "Security group of the instance."
+  value       = aws_security_group.database.id
+}
