@@ -1,0 +1,56 @@
+# Every name and ARN the policies scope to, derived once from the stage. modules/deployer creates the roles with these
+# names, so the documents can refer to the roles before they exist (no dependency cycle).
+locals {
+  p = var.partition
+  r = var.region
+  a = var.account_id
+
+  lambda_role_name         = "${var.stack_name}-lambda"
+  cloudformation_role_name = "${var.stack_name}-cloudformation"
+  gitlab_user_name         = "${var.stack_name}-gitlab"
+  gitlab_group_name        = "${var.stack_name}-deployers"
+  gitlab_oidc_role_name    = "${var.stack_name}-gitlab-oidc"
+
+  lambda_role_arn         = "arn:${local.p}:iam::${local.a}:role/${local.lambda_role_name}"
+  cloudformation_role_arn = "arn:${local.p}:iam::${local.a}:role/${local.cloudformation_role_name}"
+
+  stack_arn = "arn:${local.p}:cloudformation:${local.r}:${local.a}:stack/${var.stack_name}/*"
+
+  function_arn = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${var.function_name}"
+
+  # osls names its HTTP API access-log group /aws/http-api/<stack>; the function's group is /aws/lambda/<function>.
+  log_group_names = ["/aws/lambda/${var.function_name}", "/aws/http-api/${var.stack_name}"]
+  log_group_arns = flatten([
+    for n in local.log_group_names : [
+      "arn:${local.p}:logs:${local.r}:${local.a}:log-group:${n}",
+      "arn:${local.p}:logs:${local.r}:${local.a}:log-group:${n}:*",
+    ]
+  ])
+
+  # osls uploads to <deploymentPrefix>/<service>/<stage>/<timestamp>/ with deploymentPrefix `serverless`.
+  artifact_prefix       = "serverless/${var.service_name}/${var.stage}/"
+  deployment_bucket_arn = "arn:${local.p}:s3:::${var.deployment_bucket_name}"
+  artifact_objects_arn  = "${local.deployment_bucket_arn}/${local.artifact_prefix}*"
+  data_bucket_arn       = "arn:${local.p}:s3:::${var.data_bucket_name}"
+
+  ssm_prefix = coalesce(var.ssm_parameter_prefix, "pmp/${var.stage}")
+
+  alarm_arn = "arn:${local.p}:cloudwatch:${local.r}:${local.a}:alarm:${var.stack_name}-*"
+
+  apigw = "arn:${local.p}:apigateway:${local.r}::"
+
+  subnet_arns        = [for s in var.private_subnet_ids : "arn:${local.p}:ec2:${local.r}:${local.a}:subnet/${s}"]
+  security_group_arn = "arn:${local.p}:ec2:${local.r}:${local.a}:security-group/${var.lambda_security_group_id}"
+
+  dns_suffix = var.partition == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"
+
+  # Regional service endpoints as they appear in kms:ViaService.
+  s3_service     = "s3.${local.r}.${local.dns_suffix}"
+  lambda_service = "lambda.${local.r}.${local.dns_suffix}"
+
+  # The host osls puts in TemplateURL (https://<s3 endpoint>/<bucket>/<key>), path-style.
+  template_url_prefixes = [
+    "https://s3.${local.dns_suffix}/${var.deployment_bucket_name}/${local.artifact_prefix}*",
+    "https://s3.${local.r}.${local.dns_suffix}/${var.deployment_bucket_name}/${local.artifact_prefix}*",
+  ]
+}
