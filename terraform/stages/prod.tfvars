@@ -1,0 +1,39 @@
+# prod: highly available and kept. stage and region come from `cargo xtask --stage prod --region ...`, not from here.
+
+# Replace with the team's real zone, domain, project and third-party API before the first plan.
+hosted_zone_name    = "example.com"
+create_hosted_zone  = false
+api_domain_name     = "api.example.com"
+gitlab_project_path = "pmp/pmp-api"
+gitlab_allowed_refs = ["main"]
+# Empty creates the GitLab OIDC provider here; if dev lives in the same account, put dev's provider ARN instead.
+gitlab_oidc_provider_arn = ""
+third_party_api_url      = "https://api.example.net"
+
+# One NAT gateway per AZ (three egress addresses to allow-list; an AZ failure leaves the others working).
+vpc_cidr                = "10.30.0.0/16"
+single_nat_gateway      = false
+interface_endpoints     = []
+flow_log_retention_days = 365
+
+# General-purpose Graviton class, Multi-AZ, a month of backups, protected, final snapshot, long-term insights.
+db_engine_version                      = "17"
+db_instance_class                      = "db.m7g.large"
+db_allocated_storage_gib               = 100
+db_max_allocated_storage_gib           = 1000
+db_multi_az                            = true
+db_backup_retention_days               = 30
+db_deletion_protection                 = true
+db_skip_final_snapshot                 = false
+db_performance_insights_retention_days = 465
+db_database_insights_mode              = "advanced"
+db_monitoring_interval_seconds         = 15
+db_log_retention_days                  = 365
+db_log_min_duration_ms                 = 1000
+
+# max_connections ~811 (db.m7g.large) x 75 % = 608 proxy connections; less 10 of headroom: reserved concurrency 598.
+proxy_max_connections_percent      = 75
+proxy_max_idle_connections_percent = 25
+concurrency_headroom               = 10
+
+alarm_email = null
