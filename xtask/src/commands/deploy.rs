@@ -1,0 +1,165 @@
+//! `deploy`: build the zip (or take the one a pipeline's build job made), bring the Node tools up to date, make sure
+//! the custom domain exists, deploy the Serverless stack, and print where the API answers.
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Procedure;
+use super::build::{self, Arch};
+use crate::Ctx;
+use crate::names::{ssm_parameter, stack};
+use crate::preflight::{NODE, NPM};
+use crate::step::Step;
+use crate::tools::Installs;
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// Deploy the zip already built (by a pipeline's build job) instead of building it: build once, promote the same.
+    #[arg(long)]
+    pub no_build: bool,
+    /// The architecture of the zip to deploy.
+    #[arg(long, value_enum, default_value = "arm64")]
+    pub arch: Arch,
+}
+
+/// `npx --no serverless …`: `--no` forbids npx to download a package that is missing from node_modules (it would
+/// fetch the unpinned Serverless v4).
+pub fn serverless(ctx: &Ctx, purpose: &str, verb: &str, extra: &[&str]) -> Step {
+    let mut args = vec![
+        "--no",
+        "serverless",
+        verb,
+        "--stage",
+        ctx.stage.name(),
+        "--region",
+        &ctx.region,
+    ];
+    args.extend(extra);
+    Step::command(purpose, "npx", args)
+}
+
+impl Deploy {
+    pub fn procedure(&self, ctx: &Ctx, installs: &mut Installs) -> Procedure {
+        let mut procedure = Procedure::new(format!("deploy {}", ctx.stage))
+            .on_aws()
+            .tools(&[NODE, NPM]);
+        if self.no_build {
+            let zip = ctx.root.join(build::zip_path(self.arch));
+            procedure = procedure.step(Step::internal(format!("check that {} exists", build::zip_path(self.arch)), move |_| {
+                anyhow::ensure!(zip.exists(), "{} is missing: run `cargo xtask build` first, or deploy without --no-build", zip.display());
+                Ok(())
+            }));
+        } else {
+            procedure = procedure
+                .tools(&build::needed_tools(installs))
+                .steps(build::steps(ctx, self.arch, installs));
+        }
+        let architecture = format!("--param=architecture={}", self.arch.name());
+        let domain_parameter = ssm_parameter(&ctx.stage, "api-domain-name");
+        procedure
+            .steps(std::mem::take(&mut installs.node))
+            .step(serverless(
+                ctx,
+                "create the custom domain if it does not exist yet",
+                "create_domain",
+                &[],
+            ))
+            .step(serverless(
+                ctx,
+                "deploy the function, its HTTP API and the domain mapping",
+                "deploy",
+                &[&architecture],
+            ))
+            .step(super::stack_output(
+                ctx,
+                &stack(&ctx.stage),
+                "HttpApiUrl",
+                "api_url",
+                None,
+            ))
+            .step(
+                Step::command(
+                    "read the custom domain name",
+                    "aws",
+                    [
+                        "ssm",
+                        "get-parameter",
+                        "--region",
+                        &ctx.region,
+                        "--name",
+                        &domain_parameter,
+                        "--query",
+                        "Parameter.Value",
+                        "--output",
+                        "text",
+                    ],
+                )
+                .capture("api_domain", None),
+            )
+            .step(Step::internal(
+                "print the API and custom-domain URLs",
+                |outputs| {
+                    let api_url = outputs
+                        .get("api_url")
+                        .context("the stack has no HttpApiUrl output")?;
+                    let domain = outputs
+                        .get("api_domain")
+                        .context("the custom domain name was not read")?;
+                    println!("API endpoint:  {api_url}");
+                    println!("Custom domain: https://{domain}");
+                    println!("Try:           curl https://{domain}/health");
+                    Ok(())
+                },
+            ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::testing::ctx;
+
+    #[test]
+    fn deploy_builds_then_creates_the_domain_then_deploys() {
+        for stage in ["dev", "prod"] {
+            let deploy = Deploy {
+                no_build: false,
+                arch: Arch::Arm64,
+            };
+            let lines = deploy
+                .procedure(&ctx(stage), &mut Installs::none())
+                .rendered();
+            let expected = vec![
+                "$ cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda/arm64 --package pmp-api --bin bootstrap".to_owned(),
+                "# report the size of target/lambda/arm64/bootstrap/bootstrap.zip".to_owned(),
+                format!("$ npx --no serverless create_domain --stage {stage} --region eu-central-1"),
+                format!("$ npx --no serverless deploy --stage {stage} --region eu-central-1 --param=architecture=arm64"),
+                format!("$ aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-{stage} --query \"Stacks[0].Outputs[?OutputKey=='HttpApiUrl'].OutputValue\" --output text"),
+                format!("$ aws ssm get-parameter --region eu-central-1 --name /pmp/{stage}/api-domain-name --query Parameter.Value --output text"),
+                "# print the API and custom-domain URLs".to_owned(),
+            ];
+            assert_eq!(lines, expected);
+        }
+    }
+
+    #[test]
+    fn a_prebuilt_zip_is_checked_instead_of_built_and_missing_tools_are_installed_first() {
+        let deploy = Deploy {
+            no_build: true,
+            arch: Arch::Arm64,
+        };
+        let mut installs = Installs::none();
+        installs.node = vec![Step::command("install", "npm", ["ci"])];
+        let lines = deploy.procedure(&ctx("dev"), &mut installs).rendered();
+        assert_eq!(
+            lines[0],
+            "# check that target/lambda/arm64/bootstrap/bootstrap.zip exists"
+        );
+        assert_eq!(lines[1], "$ npm ci");
+        assert!(lines[2].contains("create_domain"), "{lines:?}");
+        assert!(
+            !lines.iter().any(|line| line.contains("cargo lambda")),
+            "{lines:?}"
+        );
+    }
+}
