@@ -78,3 +78,11 @@ output "deployer_policies" {
     }
   }
 }
+
+output "identity_policies" {
+  description = "Every identity policy document (JSON) by name: for tests and linting in one place."
+  value = merge(
+    { lambda = local.lambda_policy, cloudformation = local.cloudformation_policy },
+    local.deployer_policy_documents,
+  )
+}
