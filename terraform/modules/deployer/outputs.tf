@@ -1,0 +1,34 @@
+output "lambda_role_arn" {
+  description = "Lambda execution role (serverless.yml provider.iam.role)."
+  value       = aws_iam_role.lambda.arn
+}
+
+output "cloudformation_role_arn" {
+  description = "CloudFormation deployment role (serverless.yml provider.iam.deploymentRole)."
+  value       = aws_iam_role.cloudformation.arn
+}
+
+output "gitlab_user_name" {
+  description = "IAM user for GitLab CI; its access key is created outside Terraform (docs/iam.md)."
+  value       = aws_iam_user.gitlab.name
+}
+
+output "gitlab_group_name" {
+  description = "Group holding the deployer policies; add other deploying principals here."
+  value       = aws_iam_group.deployers.name
+}
+
+output "gitlab_oidc_role_arn" {
+  description = "Role GitLab CI assumes with an id_token (AWS_ROLE_ARN in .gitlab-ci.yml)."
+  value       = aws_iam_role.gitlab_oidc.arn
+}
+
+output "gitlab_oidc_provider_arn" {
+  description = "The OIDC provider created here, or null when an existing one is used."
+  value       = one(aws_iam_openid_connect_provider.gitlab[*].arn)
+}
+
+output "policy_arns" {
+  description = "Deployer policy ARNs by concern (deploy-stack, deploy-artifacts, deploy-domain, read-config, invoke-migrate)."
+  value       = { for concern, p in aws_iam_policy.deployer : concern => p.arn }
+}
