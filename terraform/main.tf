@@ -6,8 +6,9 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
-# Zones that need no opt-in (Local Zones and Wavelength excluded); the first three, in the region's order.
+# Zones that need no opt-in (Local Zones and Wavelength excluded); the first three by name.
 data "aws_availability_zones" "available" {
+  # checkov:skip=CKV_AWS_394:Only the first three names (sorted) are used: a zone AWS adds later sorts after them, so the subnets do not move.
   state = "available"
 
   filter {
@@ -42,7 +43,7 @@ module "network" {
 
   name                    = local.stack_name
   vpc_cidr                = var.vpc_cidr
-  azs                     = slice(data.aws_availability_zones.available.names, 0, 3)
+  azs                     = slice(sort(data.aws_availability_zones.available.names), 0, 3)
   single_nat_gateway      = var.single_nat_gateway
   interface_endpoints     = var.interface_endpoints
   flow_log_retention_days = var.flow_log_retention_days

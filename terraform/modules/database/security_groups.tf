@@ -2,6 +2,7 @@
 # aws_security_group removes AWS's default allow-all egress rule on creation, so a group without egress rules has none.
 
 resource "aws_security_group" "lambda" {
+  # checkov:skip=CKV2_AWS_5:Attached outside Terraform: serverless.yml puts the function in it (SSM lambda-security-group-id).
   name        = "${var.name}-lambda"
   description = "The API function: out to the proxy and to HTTPS only"
   vpc_id      = var.vpc_id
@@ -10,6 +11,7 @@ resource "aws_security_group" "lambda" {
 }
 
 resource "aws_security_group" "proxy" {
+  # checkov:skip=CKV2_AWS_5:Attached to aws_db_proxy.this (vpc_security_group_ids), which the check does not recognise.
   name        = "${var.name}-proxy"
   description = "RDS Proxy: in from the function, out to the database"
   vpc_id      = var.vpc_id

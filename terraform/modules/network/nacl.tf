@@ -8,6 +8,7 @@ resource "aws_network_acl" "database" {
 }
 
 resource "aws_network_acl_rule" "database_in_from_vpc" {
+  # checkov:skip=CKV_AWS_352:Peers are limited to the VPC; ports are the security groups' job (5432 from the proxy only), and RDS's own traffic between its primary and standby is not documented port by port.
   network_acl_id = aws_network_acl.database.id
   egress         = false
   rule_number    = 100
@@ -32,10 +33,6 @@ resource "aws_default_network_acl" "this" {
   default_network_acl_id = aws_vpc.this.default_network_acl_id
   subnet_ids             = concat(aws_subnet.public[*].id, aws_subnet.private[*].id)
 
-  # checkov:skip=CKV_AWS_229:Stateless NACL of the public/private tiers; filtering is done by security groups (none open inbound).
-  # checkov:skip=CKV_AWS_230:Same: the default NACL must pass return traffic on every port.
-  # checkov:skip=CKV_AWS_231:Same.
-  # checkov:skip=CKV_AWS_232:Same.
   ingress {
     rule_no    = 100
     action     = "allow"
