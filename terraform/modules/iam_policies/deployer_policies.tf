@@ -159,7 +159,7 @@ locals {
           Resource = ["${local.apigw}/tags/*domainnames*${var.api_domain_name}"]
         },
         {
-          # Alias A and AAAA records of the domain only (UPSERT on create_domain, DELETE on delete_domain).
+          # Alias records of the domain only (UPSERT on create_domain, DELETE on delete_domain).
           Sid      = "ChangeStageDomainAliasRecords"
           Effect   = "Allow"
           Action   = ["route53:ChangeResourceRecordSets"]
@@ -167,7 +167,7 @@ locals {
           Condition = {
             "ForAllValues:StringEquals" = {
               "route53:ChangeResourceRecordSetsNormalizedRecordNames" = [lower(trimsuffix(var.api_domain_name, "."))]
-              "route53:ChangeResourceRecordSetsRecordTypes"           = ["A", "AAAA"]
+              "route53:ChangeResourceRecordSetsRecordTypes"           = var.alias_record_types
               "route53:ChangeResourceRecordSetsActions"               = ["UPSERT", "DELETE"]
             }
           }

@@ -66,6 +66,17 @@ locals {
         }
       },
       {
+        # Environment variables are encrypted with the stage key (provider.kmsKeyArn); Lambda decrypts them at start
+        # with this role. The context names the function, so no other function's variables.
+        Sid      = "DecryptOwnEnvironment"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = [var.kms_key_arn]
+        Condition = {
+          StringEquals = { "kms:EncryptionContext:LambdaFunctionName" = var.function_name }
+        }
+      },
+      {
         # Lambda creates the function's ENIs with this role: only in the private subnets, with the function's group.
         Sid      = "CreateEnisInPrivateSubnets"
         Effect   = "Allow"

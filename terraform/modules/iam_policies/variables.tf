@@ -119,6 +119,16 @@ variable "hosted_zone_id" {
   type        = string
 }
 
+variable "alias_record_types" {
+  description = "Record types serverless-domain-manager writes for the domain: A, plus AAAA only with createRoute53IPv6Record (serverless.yml sets it false)."
+  type        = list(string)
+  default     = ["A"]
+  validation {
+    condition     = length(var.alias_record_types) > 0 && alltrue([for t in var.alias_record_types : contains(["A", "AAAA"], t)])
+    error_message = "alias_record_types is a non-empty subset of A and AAAA."
+  }
+}
+
 variable "ssm_parameter_prefix" {
   description = "Prefix of the stage's SSM parameters, without leading or trailing slash (pmp/<stage>)."
   type        = string
@@ -142,7 +152,6 @@ variable "cloudformation_resource_types" {
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::Function",
     "AWS::Lambda::Permission",
-    "AWS::Lambda::Version",
     "AWS::Logs::LogGroup",
   ]
 }
