@@ -1,5 +1,5 @@
 # The stage key: RDS storage and Performance Insights, the RDS-managed master secret, CloudWatch log groups (flow logs,
-# database logs, the function's log group), the alarm topic and the buckets.
+# database logs, the function's log groups), the alarm topic, the buckets and the function's environment variables.
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -76,7 +76,7 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values = [for service in ["rds", "secretsmanager", "s3", "sns"] :
+      values = [for service in ["rds", "secretsmanager", "s3", "sns", "lambda"] :
       "${service}.${local.region}.amazonaws.com"]
     }
   }
