@@ -90,10 +90,12 @@ module "database" {
   proxy_idle_client_timeout_seconds  = var.proxy_idle_client_timeout_seconds
 }
 
+# Named pmp-<stage>-*, outside the pmp-api-<stage>-* alarm names the CloudFormation deployment role may manage, so a
+# Serverless deployment can never change or delete these alarms.
 module "monitoring" {
   source = "./modules/monitoring"
 
-  name        = local.stack_name
+  name        = "pmp-${var.stage}"
   kms_key_arn = local.kms_key_arn
   alarm_email = var.alarm_email
 
