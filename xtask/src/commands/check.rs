@@ -12,8 +12,10 @@ use xshell::Shell;
 use crate::Ctx;
 use crate::runner::{self, seconds};
 use crate::step::{Outputs, Step};
-use crate::tools;
+use super::build::{self, Arch};
+use crate::tools::{self, Installs};
 
+mod ci_image;
 mod gitlab;
 mod policies;
 mod serverless;
@@ -87,7 +89,7 @@ enum Outcome {
 
 impl Check {
     pub fn run(self, ctx: &Ctx, sh: &Shell) -> anyhow::Result<()> {
-        let setup = setup_steps(&ctx.root);
+        let setup = setup_steps(ctx);
         let validators: Vec<Validator> = validators(&ctx.root)
             .into_iter()
             .filter(|validator| {
@@ -162,10 +164,15 @@ impl Check {
     }
 }
 
-/// The pinned tools the validators run: .venv and node_modules, installed only when missing or changed.
-fn setup_steps(root: &Path) -> Vec<Step> {
-    let mut steps = tools::python_steps(root);
-    steps.extend(tools::node_steps(root));
+/// What the validators need first: the pinned tools (.venv and node_modules, installed only when missing or
+/// changed), and the function's zip, which `serverless package` copies (built only when missing).
+fn setup_steps(ctx: &Ctx) -> Vec<Step> {
+    let mut installs = Installs::detect(&ctx.root);
+    let mut steps = std::mem::take(&mut installs.python);
+    steps.extend(std::mem::take(&mut installs.node));
+    if ctx.root.join("serverless.yml").exists() && !ctx.root.join(build::zip_path(Arch::Arm64)).exists() {
+        steps.extend(build::steps(ctx, Arch::Arm64, &mut installs));
+    }
     steps
 }
 
@@ -288,6 +295,7 @@ pub fn validators(root: &Path) -> Vec<Validator> {
     all.extend(serverless::validators(root));
     all.extend(policies::validators(root));
     all.extend(gitlab::validators(root));
+    all.extend(ci_image::validators(root));
     all
 }
 

@@ -22,8 +22,8 @@ pub struct Deploy {
     pub arch: Arch,
 }
 
-/// `npx --no serverless …`: `--no` forbids npx to download a package that is missing from node_modules (it would
-/// fetch the unpinned Serverless v4).
+/// `npx --no -- serverless …`: `--no` forbids npx to download a package missing from node_modules (it would fetch
+/// the unpinned Serverless v4), and `--` keeps npm from taking the command's options as its own.
 pub fn serverless(ctx: &Ctx, purpose: &str, verb: &str, extra: &[&str]) -> Step {
     let mut args = vec![
         "--no",
@@ -132,8 +132,8 @@ mod tests {
             let expected = vec![
                 "$ cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda/arm64 --package pmp-api --bin bootstrap".to_owned(),
                 "# report the size of target/lambda/arm64/bootstrap/bootstrap.zip".to_owned(),
-                format!("$ npx --no serverless create_domain --stage {stage} --region eu-central-1"),
-                format!("$ npx --no serverless deploy --stage {stage} --region eu-central-1 --param=architecture=arm64"),
+                format!("$ npx --no -- serverless create_domain --stage {stage} --region eu-central-1"),
+                format!("$ npx --no -- serverless deploy --stage {stage} --region eu-central-1 --param=architecture=arm64"),
                 format!("$ aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-{stage} --query \"Stacks[0].Outputs[?OutputKey=='HttpApiUrl'].OutputValue\" --output text"),
                 format!("$ aws ssm get-parameter --region eu-central-1 --name /pmp/{stage}/api-domain-name --query Parameter.Value --output text"),
                 "# print the API and custom-domain URLs".to_owned(),

@@ -179,12 +179,12 @@ mod tests {
                 .rendered();
             assert_eq!(
                 lines[0],
-                format!("$ npx --no serverless remove --stage {stage} --region eu-central-1")
+                format!("$ npx --no -- serverless remove --stage {stage} --region eu-central-1")
             );
             assert_eq!(
                 lines[1],
                 format!(
-                    "$ npx --no serverless delete_domain --stage {stage} --region eu-central-1"
+                    "$ npx --no -- serverless delete_domain --stage {stage} --region eu-central-1"
                 )
             );
             assert!(
