@@ -27,6 +27,7 @@ pub struct Deploy {
 pub fn serverless(ctx: &Ctx, purpose: &str, verb: &str, extra: &[&str]) -> Step {
     let mut args = vec![
         "--no",
+        "--",
         "serverless",
         verb,
         "--stage",
