@@ -1,0 +1,289 @@
+//! The built `xtask` binary against recording fakes of `aws`, `terraform`, `npx`, `npm`, `node`, `cargo` and
+//! `cargo-lambda`: PATH holds nothing else, so every program xtask starts is recorded, in order, with its arguments.
+//! Each test works on a throwaway project folder (`PMP_PROJECT_ROOT`) so that nothing lands in the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// One shell script answers for every fake program, by the name it was called with. It records the call, fails
+/// when the call contains `$FAKE_FAIL`, and prints what the real tool would for the calls xtask reads.
+const FAKE: &str = r#"#!/bin/sh
+name=${0##*/}
+printf '%s %s\n' "$name" "$*" >> "$FAKE_LOG"
+case " $* " in *"$FAKE_FAIL"*) [ -n "$FAKE_FAIL" ] && { echo "$name: simulated failure" >&2; exit 3; } ;; esac
+case "$name $*" in
+  "aws --version") echo "aws-cli/2.17.0 Python/3.11.9 Linux/6 exe/x86_64" ;;
+  "aws sts get-caller-identity"*) echo "arn:aws:iam::123456789012:user/pmp-api-dev-gitlab" ;;
+  *"OutputKey=='KeyArn'"*) echo "arn:aws:kms:eu-central-1:123456789012:key/0000-fake" ;;
+  *"OutputKey=='StateBucketName'"*) echo "pmp-terraform-state-123456789012-eu-central-1" ;;
+  *"OutputKey=='HttpApiUrl'"*) echo "https://abc123.execute-api.eu-central-1.amazonaws.com" ;;
+  "aws ssm get-parameter"*) echo "api.dev.example.com" ;;
+  "aws lambda invoke"*)
+    for last in "$@"; do :; done
+    if [ -n "$FAKE_MIGRATION_ERROR" ]; then
+      echo '{"errorType": "MigrationError", "errorMessage": "migration 20261122140300 failed and was rolled back"}' > "$last"
+      echo '{"StatusCode": 200, "FunctionError": "Unhandled"}'
+    else
+      echo '{"applied": [20261122140300], "current_version": 20261122140300}' > "$last"
+      echo '{"StatusCode": 200}'
+    fi ;;
+  "terraform version") echo "Terraform v1.11.4" ;;
+  "terraform -chdir=terraform show -json"*) echo '{"resource_changes": [{"change": {"actions": ["create"]}}]}' ;;
+  "node --version") echo "v20.19.0" ;;
+  "npm --version") echo "10.8.2" ;;
+  "cargo-lambda lambda --version") echo "cargo-lambda 1.9.2" ;;
+esac
+exit 0
+"#;
+
+const PROGRAMS: &[&str] = &["aws", "terraform", "npx", "npm", "node", "cargo", "cargo-lambda"];
+
+struct Sandbox {
+    root: PathBuf,
+    bin: PathBuf,
+    log: PathBuf,
+}
+
+impl Sandbox {
+    /// A project folder with what the commands read, and a bin folder with `fakes` in it.
+    fn new(name: &str, fakes: &[&str]) -> Sandbox {
+        let base = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (root, bin) = (base.join("project"), base.join("bin"));
+        for folder in ["terraform/stages", "node_modules", "lambda/events", "target/lambda/arm64/bootstrap"] {
+            std::fs::create_dir_all(root.join(folder)).expect("sandbox folders");
+        }
+        for file in ["terraform/stages/dev.tfvars", "terraform/stages/prod.tfvars"] {
+            std::fs::write(root.join(file), "").expect("stage file");
+        }
+        std::fs::write(root.join("package-lock.json"), "{\"lockfileVersion\": 3}").expect("lock");
+        std::fs::write(root.join("lambda/events/migrate.json"), "{\"command\": \"migrate\"}").expect("event");
+        std::fs::write(root.join("target/lambda/arm64/bootstrap/bootstrap.zip"), b"PK\x05\x06").expect("zip");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let script = bin.join("fake.sh");
+        std::fs::write(&script, FAKE).expect("fake script");
+        make_executable(&script);
+        for program in fakes {
+            std::os::unix::fs::symlink(&script, bin.join(program)).expect("fake link");
+        }
+        let log = base.join("calls.log");
+        std::fs::write(&log, "").expect("log");
+        Sandbox { root, bin, log }
+    }
+
+    /// Marks node_modules as installed from the current lock, so no `npm ci` is planned.
+    fn with_node_modules_installed(self) -> Sandbox {
+        std::fs::copy(self.root.join("package-lock.json"), self.root.join("node_modules/.installed-package-lock.json"))
+            .expect("stamp");
+        self
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", &self.bin)
+            .env("HOME", self.root.parent().expect("base"))
+            .env("PMP_PROJECT_ROOT", &self.root)
+            .env("AWS_REGION", "eu-central-1")
+            .env("FAKE_LOG", &self.log)
+            .stdin(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("xtask runs")
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log).expect("log").lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(base) = self.root.parent() {
+            let _ = std::fs::remove_dir_all(base);
+        }
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const STS: &str = "aws sts get-caller-identity --region eu-central-1 --query Arn --output text";
+const KEY_ARN: &str =
+    "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-kms-key --query Stacks[0].Outputs[?OutputKey=='KeyArn'].OutputValue --output text";
+const STATE_BUCKET: &str = "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --query Stacks[0].Outputs[?OutputKey=='StateBucketName'].OutputValue --output text";
+
+#[test]
+fn bootstrap_passes_the_key_arn_from_the_first_stack_to_the_second() {
+    let sandbox = Sandbox::new("bootstrap", PROGRAMS);
+    let output = sandbox.run(&["bootstrap"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tags = "--tags project=pmp component=bootstrap managed-by=cargo-xtask";
+    assert_eq!(
+        sandbox.calls(),
+        [
+            "aws --version".to_owned(),
+            STS.to_owned(),
+            format!("aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-kms-key --template-file cloudformation/kms-key.yml --no-fail-on-empty-changeset {tags}"),
+            KEY_ARN.to_owned(),
+            format!("aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --template-file cloudformation/terraform-state.yml --no-fail-on-empty-changeset {tags} --parameter-overrides KmsKeyArn=arn:aws:kms:eu-central-1:123456789012:key/0000-fake"),
+            STATE_BUCKET.to_owned(),
+        ]
+    );
+    assert!(stdout(&output).contains("bucket       = pmp-terraform-state-123456789012-eu-central-1"));
+}
+
+#[test]
+fn plan_initialises_the_stage_backend_then_saves_and_summarises_the_plan() {
+    let sandbox = Sandbox::new("plan", PROGRAMS);
+    let output = sandbox.run(&["plan", "--stage", "prod"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        sandbox.calls(),
+        [
+            "aws --version",
+            "terraform version",
+            STS,
+            STATE_BUCKET,
+            KEY_ARN,
+            "terraform -chdir=terraform init -input=false -reconfigure -backend-config=bucket=pmp-terraform-state-123456789012-eu-central-1 -backend-config=key=pmp/prod/terraform.tfstate -backend-config=region=eu-central-1 -backend-config=encrypt=true -backend-config=kms_key_id=arn:aws:kms:eu-central-1:123456789012:key/0000-fake -backend-config=use_lockfile=true",
+            "terraform -chdir=terraform plan -input=false -var-file=stages/prod.tfvars -var=stage=prod -var=region=eu-central-1 -out=plans/prod.tfplan",
+            "terraform -chdir=terraform show -json plans/prod.tfplan",
+        ]
+    );
+    let report = std::fs::read_to_string(sandbox.root.join("terraform/plans/prod.json")).expect("plan report");
+    assert_eq!(report, "{\"create\": 1, \"update\": 0, \"delete\": 0}\n");
+}
+
+#[test]
+fn deploy_builds_then_creates_the_domain_then_deploys_then_reads_the_urls() {
+    let sandbox = Sandbox::new("deploy", PROGRAMS).with_node_modules_installed();
+    let output = sandbox.run(&["deploy", "--stage", "dev"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        sandbox.calls(),
+        [
+            "aws --version",
+            "node --version",
+            "npm --version",
+            "cargo-lambda lambda --version",
+            STS,
+            "cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda/arm64 --package pmp-api --bin bootstrap",
+            "npx --no -- serverless create_domain --stage dev --region eu-central-1",
+            "npx --no -- serverless deploy --stage dev --region eu-central-1 --param=architecture=arm64",
+            "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-dev --query Stacks[0].Outputs[?OutputKey=='HttpApiUrl'].OutputValue --output text",
+            "aws ssm get-parameter --region eu-central-1 --name /pmp/dev/api-domain-name --query Parameter.Value --output text",
+        ]
+    );
+    assert!(stdout(&output).contains("Custom domain: https://api.dev.example.com"), "{}", stdout(&output));
+}
+
+#[test]
+fn a_changed_lock_installs_the_node_tools_before_serverless_runs() {
+    let sandbox = Sandbox::new("npm-ci", PROGRAMS);
+    let output = sandbox.run(&["deploy", "--no-build"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls = sandbox.calls();
+    let npm_ci = calls.iter().position(|call| call == "npm ci --no-audit --no-fund").expect("npm ci ran");
+    let first_serverless = calls.iter().position(|call| call.contains("serverless")).expect("serverless ran");
+    assert!(npm_ci < first_serverless, "{calls:?}");
+    assert!(!calls.iter().any(|call| call.starts_with("cargo ")), "--no-build builds nothing: {calls:?}");
+    assert!(sandbox.root.join("node_modules/.installed-package-lock.json").exists(), "the install is recorded");
+}
+
+#[test]
+fn migrate_invokes_the_function_and_fails_on_its_error() {
+    let sandbox = Sandbox::new("migrate", PROGRAMS);
+    let output = sandbox.run(&["migrate", "--stage", "dev"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        sandbox.calls().last().map(String::as_str),
+        Some("aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-api --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-dev.json")
+    );
+    assert!(stdout(&output).contains("applied 20261122140300"), "{}", stdout(&output));
+
+    let failing = sandbox.run(&["migrate", "--stage", "dev"], &[("FAKE_MIGRATION_ERROR", "1")]);
+    assert!(!failing.status.success());
+    assert!(stderr(&failing).contains("migration 20261122140300 failed and was rolled back"), "{}", stderr(&failing));
+}
+
+#[test]
+fn teardown_goes_service_first_and_prod_needs_its_name() {
+    let sandbox = Sandbox::new("teardown", PROGRAMS).with_node_modules_installed();
+    let refused = sandbox.run(&["--stage", "prod", "teardown"], &[]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("refusing to tear down the protected stage prod"), "{}", stderr(&refused));
+    assert!(sandbox.calls().is_empty(), "nothing may run: {:?}", sandbox.calls());
+
+    let confirmed = sandbox.run(&["--stage", "prod", "teardown", "--confirm-stage", "prod"], &[]);
+    assert!(confirmed.status.success(), "{}", stderr(&confirmed));
+    let calls = sandbox.calls();
+    let position = |text: &str| calls.iter().position(|call| call.contains(text)).unwrap_or(usize::MAX);
+    assert!(position("serverless remove") < position("serverless delete_domain"), "{calls:?}");
+    assert!(position("serverless delete_domain") < position("terraform -chdir=terraform destroy"), "{calls:?}");
+    assert!(calls.iter().any(|call| call.contains("destroy -input=false -auto-approve -var-file=stages/prod.tfvars")));
+}
+
+#[test]
+fn bad_and_unknown_stages_run_nothing() {
+    let sandbox = Sandbox::new("stages", PROGRAMS);
+    let bad = sandbox.run(&["--stage", "Bad Stage", "--dry-run", "plan"], &[]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("`Bad Stage` is not a valid stage name"), "{}", stderr(&bad));
+    let unknown = sandbox.run(&["plan", "--stage", "qa"], &[]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("the known stages are dev, prod"), "{}", stderr(&unknown));
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+#[test]
+fn a_dry_run_prints_and_runs_nothing() {
+    let sandbox = Sandbox::new("dry-run", PROGRAMS);
+    let output = sandbox.run(&["deploy", "--dry-run", "--stage", "prod"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("$ npx --no -- serverless deploy --stage prod"), "{}", stdout(&output));
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+#[test]
+fn a_missing_tool_stops_before_anything_runs() {
+    let without_terraform: Vec<&str> = PROGRAMS.iter().copied().filter(|program| *program != "terraform").collect();
+    let sandbox = Sandbox::new("missing-tool", &without_terraform);
+    let output = sandbox.run(&["plan"], &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("`terraform` is needed but was not found on PATH"), "{}", stderr(&output));
+    assert_eq!(sandbox.calls(), ["aws --version"], "only version checks may have run");
+}
+
+#[test]
+fn failed_credentials_stop_before_anything_runs() {
+    let sandbox = Sandbox::new("credentials", PROGRAMS);
+    let output = sandbox.run(&["bootstrap"], &[("FAKE_FAIL", "sts get-caller-identity")]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("no usable AWS credentials"), "{}", stderr(&output));
+    assert_eq!(sandbox.calls(), ["aws --version", STS]);
+}
+
+#[test]
+fn a_failing_step_stops_the_rest_and_is_named() {
+    let sandbox = Sandbox::new("failing-step", PROGRAMS);
+    let output = sandbox.run(&["bootstrap"], &[("FAKE_FAIL", "pmp-bootstrap-kms-key --template-file")]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("step 1/5 (deploy the KMS key stack) failed"), "{message}");
+    assert!(message.contains("exited with exit status 3"), "{message}");
+    assert!(!sandbox.calls().iter().any(|call| call.contains("terraform-state")), "{:?}", sandbox.calls());
+}
