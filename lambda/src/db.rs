@@ -79,10 +79,15 @@ impl DbConfig {
         if let Some(url) = get("DATABASE_URL") {
             // Checked now so that a typo fails with a clear message, not a connect error.
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(DbError::Config("DATABASE_URL must start with postgres:// or postgresql://".to_owned()));
+                return Err(DbError::Config(
+                    "DATABASE_URL must start with postgres:// or postgresql://".to_owned(),
+                ));
             }
-            PgConnectOptions::from_str(&url)
-                .map_err(|error| DbError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {error}")))?;
+            PgConnectOptions::from_str(&url).map_err(|error| {
+                DbError::Config(format!(
+                    "DATABASE_URL is not a valid PostgreSQL URL: {error}"
+                ))
+            })?;
             return Ok(Self::Url(url));
         }
         let required = |name: &str| {
@@ -100,8 +105,16 @@ impl DbConfig {
             .map_err(|_| DbError::Config(format!("DB_PORT is not a port number: {port:?}")))?;
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
-            .ok_or_else(|| DbError::Config("AWS_REGION is not set (needed to sign the IAM token)".to_owned()))?;
-        Ok(Self::Iam(IamConfig { host, port, database: required("DB_NAME")?, user: required("DB_USER")?, region }))
+            .ok_or_else(|| {
+                DbError::Config("AWS_REGION is not set (needed to sign the IAM token)".to_owned())
+            })?;
+        Ok(Self::Iam(IamConfig {
+            host,
+            port,
+            database: required("DB_NAME")?,
+            user: required("DB_USER")?,
+            region,
+        }))
     }
 
     /// Options for a new connection. For IAM, signs a fresh token with the current credentials: a token only opens
@@ -109,8 +122,11 @@ impl DbConfig {
     fn connect_options(&self) -> Result<PgConnectOptions, DbError> {
         // sqlx logs statements at debug level and slow ones (over 1 s) as warnings: its defaults suit production.
         match self {
-            Self::Url(url) => PgConnectOptions::from_str(url)
-                .map_err(|error| DbError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {error}"))),
+            Self::Url(url) => PgConnectOptions::from_str(url).map_err(|error| {
+                DbError::Config(format!(
+                    "DATABASE_URL is not a valid PostgreSQL URL: {error}"
+                ))
+            }),
             Self::Iam(config) => {
                 let credentials = AwsCredentials::from_env().map_err(DbError::Credentials)?;
                 let token = rds_auth_token(
@@ -154,7 +170,10 @@ pub struct Database {
 impl Database {
     /// Opens nothing: cold start does no database work.
     pub fn new(config: DbConfig) -> Self {
-        Self { config, connection: Mutex::new(None) }
+        Self {
+            config,
+            connection: Mutex::new(None),
+        }
     }
 
     /// The connection, opened now if there is none or the previous one stopped answering (the proxy closes idle
@@ -162,7 +181,10 @@ impl Database {
     pub async fn connection(&self) -> Result<MappedMutexGuard<'_, PgConnection>, DbError> {
         let mut slot = self.connection.lock().await;
         if let Some(connection) = slot.as_mut() {
-            let alive = matches!(tokio::time::timeout(PING_TIMEOUT, connection.ping()).await, Ok(Ok(())));
+            let alive = matches!(
+                tokio::time::timeout(PING_TIMEOUT, connection.ping()).await,
+                Ok(Ok(()))
+            );
             if !alive {
                 tracing::info!("the database connection stopped answering; reconnecting");
                 *slot = None;
@@ -171,16 +193,18 @@ impl Database {
         if slot.is_none() {
             *slot = Some(self.open().await?);
         }
-        MutexGuard::try_map(slot, Option::as_mut).map_err(|_| DbError::Config("no connection after opening one".into()))
+        MutexGuard::try_map(slot, Option::as_mut)
+            .map_err(|_| DbError::Config("no connection after opening one".into()))
     }
 
     /// Closes the connection (if any); the next [`Self::connection`] opens a new one. Used after a failure that may
     /// leave session state behind (a held advisory lock, an aborted transaction).
     pub async fn reset(&self) {
-        if let Some(connection) = self.connection.lock().await.take() {
-            if let Err(error) = connection.close().await {
-                tracing::debug!(%error, "closing the database connection failed");
-            }
+        let connection = self.connection.lock().await.take();
+        if let Some(connection) = connection
+            && let Err(error) = connection.close().await
+        {
+            tracing::debug!(%error, "closing the database connection failed");
         }
     }
 
@@ -188,10 +212,16 @@ impl Database {
         let options = self.config.connect_options()?;
         let target = describe(&options);
         let started = std::time::Instant::now();
-        let connection = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-            .await
-            .map_err(|_| DbError::ConnectTimeout { target: target.clone() })?
-            .map_err(|source| DbError::Connect { target: target.clone(), source })?;
+        let connection =
+            tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+                .await
+                .map_err(|_| DbError::ConnectTimeout {
+                    target: target.clone(),
+                })?
+                .map_err(|source| DbError::Connect {
+                    target: target.clone(),
+                    source,
+                })?;
         tracing::info!(database = %target, elapsed_ms = started.elapsed().as_millis(), "database connection opened");
         Ok(connection)
     }
@@ -213,11 +243,19 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
     }
 
     const IAM_ENV: &[(&str, &str)] = &[
-        ("DB_HOST", "pmp-dev.proxy-abc.eu-central-1.rds.amazonaws.com"),
+        (
+            "DB_HOST",
+            "pmp-dev.proxy-abc.eu-central-1.rds.amazonaws.com",
+        ),
         ("DB_PORT", "5432"),
         ("DB_NAME", "pmp"),
         ("DB_USER", "pmp_api"),
@@ -241,12 +279,17 @@ mod tests {
 
     #[test]
     fn iam_connections_verify_the_proxy_certificate_and_host_name() {
-        let DbConfig::Iam(config) = DbConfig::from_lookup(env(IAM_ENV)).expect("complete IAM configuration") else {
+        let DbConfig::Iam(config) =
+            DbConfig::from_lookup(env(IAM_ENV)).expect("complete IAM configuration")
+        else {
             panic!("expected the IAM configuration");
         };
         let options = config.connect_options("token");
         assert!(matches!(options.get_ssl_mode(), PgSslMode::VerifyFull));
-        assert_eq!(options.get_host(), "pmp-dev.proxy-abc.eu-central-1.rds.amazonaws.com");
+        assert_eq!(
+            options.get_host(),
+            "pmp-dev.proxy-abc.eu-central-1.rds.amazonaws.com"
+        );
         assert_eq!(options.get_port(), 5432);
         assert_eq!(options.get_username(), "pmp_api");
         assert_eq!(options.get_database(), Some("pmp"));
@@ -258,31 +301,51 @@ mod tests {
         let mut pairs = IAM_ENV.to_vec();
         pairs.push(("DATABASE_URL", "postgres://me:hunter2@localhost:5433/pmp"));
         let config = DbConfig::from_lookup(env(&pairs)).expect("a valid URL");
-        assert_eq!(config, DbConfig::Url("postgres://me:hunter2@localhost:5433/pmp".into()));
+        assert_eq!(
+            config,
+            DbConfig::Url("postgres://me:hunter2@localhost:5433/pmp".into())
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]
     fn incomplete_or_invalid_configuration_is_explained() {
         let message = |pairs: &[(&str, &str)]| {
-            DbConfig::from_lookup(env(pairs)).expect_err("configuration must be refused").to_string()
+            DbConfig::from_lookup(env(pairs))
+                .expect_err("configuration must be refused")
+                .to_string()
         };
         assert!(message(&[]).contains("DB_HOST is not set"));
-        let without = |name: &str| IAM_ENV.iter().copied().filter(|(key, _)| *key != name).collect::<Vec<_>>();
+        let without = |name: &str| {
+            IAM_ENV
+                .iter()
+                .copied()
+                .filter(|(key, _)| *key != name)
+                .collect::<Vec<_>>()
+        };
         assert!(message(&without("DB_USER")).contains("DB_USER is not set"));
         assert!(message(&without("AWS_REGION")).contains("AWS_REGION is not set"));
         let mut bad_port = without("DB_PORT");
         bad_port.push(("DB_PORT", "54x"));
         assert!(message(&bad_port).contains("DB_PORT is not a port number"));
-        assert!(message(&[("DATABASE_URL", "mysql://nope")]).contains("DATABASE_URL must start with postgres://"));
-        assert!(message(&[("DATABASE_URL", "postgres://h:notaport/db")]).contains("DATABASE_URL is not a valid"));
+        assert!(
+            message(&[("DATABASE_URL", "mysql://nope")])
+                .contains("DATABASE_URL must start with postgres://")
+        );
+        assert!(
+            message(&[("DATABASE_URL", "postgres://h:notaport/db")])
+                .contains("DATABASE_URL is not a valid")
+        );
     }
 
     #[tokio::test]
     async fn nothing_connects_until_needed_and_failures_name_the_target() {
         // Port 1 on loopback refuses at once: creating the database must not notice, the first use must.
         let database = Database::new(DbConfig::Url("postgres://pmp@127.0.0.1:1/pmp".into()));
-        let error = database.connection().await.expect_err("nothing listens on port 1");
+        let error = database
+            .connection()
+            .await
+            .expect_err("nothing listens on port 1");
         let message = error.to_string();
         assert!(message.contains("pmp@127.0.0.1:1/pmp"), "{message}");
     }

@@ -16,7 +16,8 @@ pub const TOKEN_EXPIRY_SECONDS: u32 = 900;
 const SERVICE: &str = "rds-db";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// SHA-256 of the empty body: the presigned request has no payload.
-const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The credentials that sign the token: in Lambda, the execution role's temporary credentials from the environment.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,7 +33,10 @@ impl fmt::Debug for AwsCredentials {
         f.debug_struct("AwsCredentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -73,7 +77,10 @@ pub fn rds_auth_token(
         ("Action", "connect".to_owned()),
         ("DBUser", uri_encode(user)),
         ("X-Amz-Algorithm", ALGORITHM.to_owned()),
-        ("X-Amz-Credential", uri_encode(&format!("{}/{scope}", credentials.access_key_id))),
+        (
+            "X-Amz-Credential",
+            uri_encode(&format!("{}/{scope}", credentials.access_key_id)),
+        ),
         ("X-Amz-Date", timestamp.clone()),
         ("X-Amz-Expires", TOKEN_EXPIRY_SECONDS.to_string()),
         ("X-Amz-SignedHeaders", "host".to_owned()),
@@ -82,22 +89,31 @@ pub fn rds_auth_token(
         query.push(("X-Amz-Security-Token", uri_encode(token)));
     }
     let join = |pairs: &[(&str, String)]| {
-        pairs.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&")
+        pairs
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("&")
     };
     let mut sorted = query.clone();
     sorted.sort();
 
     let authority = format!("{host}:{port}");
-    let canonical_request =
-        format!("GET\n/\n{}\nhost:{authority}\n\nhost\n{EMPTY_PAYLOAD_SHA256}", join(&sorted));
-    let string_to_sign =
-        format!("{ALGORITHM}\n{timestamp}\n{scope}\n{}", hex(&Sha256::digest(canonical_request.as_bytes())));
+    let canonical_request = format!(
+        "GET\n/\n{}\nhost:{authority}\n\nhost\n{EMPTY_PAYLOAD_SHA256}",
+        join(&sorted)
+    );
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{timestamp}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical_request.as_bytes()))
+    );
 
     let key = [date.as_str(), region, SERVICE, "aws4_request"]
         .iter()
-        .fold(format!("AWS4{}", credentials.secret_access_key).into_bytes(), |key, part| {
-            hmac_sha256(&key, part.as_bytes())
-        });
+        .fold(
+            format!("AWS4{}", credentials.secret_access_key).into_bytes(),
+            |key, part| hmac_sha256(&key, part.as_bytes()),
+        );
     let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
 
     format!("{authority}/?{}&X-Amz-Signature={signature}", join(&query))
@@ -117,7 +133,12 @@ fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
-        .flat_map(|byte| [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0x0f)]])
+        .flat_map(|byte| {
+            [
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 0x0f)],
+            ]
+        })
         .map(char::from)
         .collect()
 }
@@ -155,7 +176,8 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
@@ -204,8 +226,14 @@ mod tests {
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             session_token: None,
         };
-        let token =
-            rds_auth_token("db.example.internal", 6543, "us-east-1", "report user@x", &credentials, frozen());
+        let token = rds_auth_token(
+            "db.example.internal",
+            6543,
+            "us-east-1",
+            "report user@x",
+            &credentials,
+            frozen(),
+        );
         assert_eq!(token, EXPECTED_WITHOUT_SESSION);
     }
 
@@ -216,7 +244,10 @@ mod tests {
         assert_eq!(at(951_782_400), "20000229T000000Z"); // leap day of a century leap year
         assert_eq!(at(1_709_251_199), "20240229T235959Z");
         assert_eq!(at(4_102_444_800), "21000101T000000Z");
-        assert_eq!(amz_date(UNIX_EPOCH - Duration::from_secs(5)).1, "19700101T000000Z");
+        assert_eq!(
+            amz_date(UNIX_EPOCH - Duration::from_secs(5)).1,
+            "19700101T000000Z"
+        );
     }
 
     #[test]
@@ -234,7 +265,10 @@ mod tests {
             _ => None,
         };
         let credentials = AwsCredentials::from_lookup(env).expect("credentials are set");
-        assert_eq!(credentials.session_token, None, "an empty token counts as unset");
+        assert_eq!(
+            credentials.session_token, None,
+            "an empty token counts as unset"
+        );
         assert!(!format!("{credentials:?}").contains("very-secret"));
         let missing = AwsCredentials::from_lookup(|_| None).expect_err("nothing is set");
         assert_eq!(missing, "AWS_ACCESS_KEY_ID is not set");

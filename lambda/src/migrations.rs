@@ -70,7 +70,10 @@ impl From<MigrateError> for MigrationError {
 ///
 /// On failure every advisory lock of the session is released (sqlx's runner returns early without unlocking), so a
 /// reused connection does not keep other runners waiting.
-pub async fn run(conn: &mut PgConnection, migrator: &Migrator) -> Result<MigrationReport, MigrationError> {
+pub async fn run(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+) -> Result<MigrationReport, MigrationError> {
     conn.lock().await?;
     let outcome = run_locked(conn, migrator).await;
     match outcome {
@@ -79,7 +82,10 @@ pub async fn run(conn: &mut PgConnection, migrator: &Migrator) -> Result<Migrati
             Ok(report)
         }
         Err(error) => {
-            if let Err(unlock_error) = sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *conn).await {
+            if let Err(unlock_error) = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut *conn)
+                .await
+            {
                 tracing::warn!(error = %unlock_error, "could not release the migration lock after a failure");
             }
             Err(error)
@@ -87,7 +93,10 @@ pub async fn run(conn: &mut PgConnection, migrator: &Migrator) -> Result<Migrati
     }
 }
 
-async fn run_locked(conn: &mut PgConnection, migrator: &Migrator) -> Result<MigrationReport, MigrationError> {
+async fn run_locked(
+    conn: &mut PgConnection,
+    migrator: &Migrator,
+) -> Result<MigrationReport, MigrationError> {
     conn.ensure_migrations_table().await?;
     let before = applied_versions(conn).await?;
     migrator.run_direct(conn).await?;
@@ -109,7 +118,9 @@ async fn applied_versions(conn: &mut PgConnection) -> Result<BTreeSet<i64>, Migr
 
 /// Connects to `database_url` and applies the embedded migrations: `cargo xtask migrate --database-url URL`.
 pub async fn run_with_url(database_url: &str) -> Result<MigrationReport, MigrationError> {
-    let mut conn = PgConnection::connect(database_url).await.map_err(MigrationError::Connect)?;
+    let mut conn = PgConnection::connect(database_url)
+        .await
+        .map_err(MigrationError::Connect)?;
     let report = run(&mut conn, &MIGRATOR).await;
     // Closing politely only saves the server a log line; the report is what matters.
     if let Err(error) = conn.close().await {

@@ -1,0 +1,187 @@
+//! One invocation: recognise the event, dispatch it, and turn every failure into an answer — a 4xx JSON response
+//! for API events, a function error for direct invocations. Never a panic: the release build aborts on panic.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::api::{self, ServiceInfo};
+use crate::db::{Database, DbConfig, DbError};
+use crate::migrations::{self, MigrationError, MigrationReport};
+
+/// The function's state for the life of the execution environment.
+#[derive(Debug)]
+pub struct App {
+    info: ServiceInfo,
+    /// The configuration error, if any, is kept for the invocations that need the database: the API routes that do
+    /// not need it keep working.
+    database: Result<Database, String>,
+}
+
+/// A successful answer: serialised as is to the caller.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Api(Box<ApiGatewayV2httpResponse>),
+    Migrated(MigrationReport),
+}
+
+/// A direct invocation that did not succeed. Reported by Lambda as a function error (`errorType`, `errorMessage`).
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error(
+        "unrecognised event: expected an API Gateway HTTP API event (payload format 2.0) or a direct invocation {{\"command\": \"migrate\"}}; {0}"
+    )]
+    InvalidEvent(String),
+    #[error("unknown command {0:?}; the only command is \"migrate\"")]
+    UnknownCommand(String),
+    #[error("{0}")]
+    DatabaseUnavailable(String),
+    #[error("{0}")]
+    MigrationFailed(#[from] MigrationError),
+}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(error: FunctionError) -> Self {
+        let error_type = match error {
+            FunctionError::InvalidEvent(_) => "InvalidEvent",
+            FunctionError::UnknownCommand(_) => "UnknownCommand",
+            FunctionError::DatabaseUnavailable(_) => "DatabaseUnavailable",
+            FunctionError::MigrationFailed(_) => "MigrationFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+impl From<DbError> for FunctionError {
+    fn from(error: DbError) -> Self {
+        Self::DatabaseUnavailable(error.to_string())
+    }
+}
+
+/// What a direct invocation asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Migrate,
+}
+
+enum Event {
+    Api(Value),
+    Command(Command),
+}
+
+impl App {
+    /// Reads `PMP_STAGE` and the database configuration. Opens nothing.
+    pub fn from_env() -> Self {
+        let stage = std::env::var("PMP_STAGE")
+            .ok()
+            .filter(|stage| !stage.is_empty());
+        Self::new(
+            ServiceInfo::new(stage.unwrap_or_else(|| "unknown".to_owned())),
+            DbConfig::from_env(),
+        )
+    }
+
+    pub fn new(info: ServiceInfo, database: Result<DbConfig, DbError>) -> Self {
+        Self {
+            info,
+            database: database
+                .map(Database::new)
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// Handles one event; `request_id` is the Lambda request id.
+    pub async fn handle(&self, event: Value, request_id: &str) -> Result<Answer, FunctionError> {
+        let outcome = match classify(event) {
+            Ok(Event::Api(event)) => Ok(Answer::Api(Box::new(api::respond(
+                event, &self.info, request_id,
+            )))),
+            Ok(Event::Command(Command::Migrate)) => self.migrate().await.map(Answer::Migrated),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = &outcome {
+            tracing::error!(error = %error, "invocation failed");
+        }
+        outcome
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport, FunctionError> {
+        let database = self
+            .database
+            .as_ref()
+            .map_err(|error| FunctionError::DatabaseUnavailable(error.clone()))?;
+        let result = {
+            let mut connection = database.connection().await?;
+            migrations::run(&mut connection, &migrations::MIGRATOR).await
+        };
+        match result {
+            Ok(report) => {
+                tracing::info!(applied = ?report.applied, current_version = ?report.current_version, "migrations done");
+                Ok(report)
+            }
+            Err(error) => {
+                // Start the next invocation from a clean session: no half-finished transaction or lock survives.
+                database.reset().await;
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// API Gateway events carry a `requestContext`; a direct command is an object with the single key `command`, a shape
+/// API Gateway never sends, so an HTTP client can never trigger a command.
+fn classify(event: Value) -> Result<Event, FunctionError> {
+    let Value::Object(object) = event else {
+        return Err(FunctionError::InvalidEvent(format!("got {}", kind(&event))));
+    };
+    if object.contains_key("requestContext") {
+        return Ok(Event::Api(Value::Object(object)));
+    }
+    match object.get("command") {
+        Some(Value::String(command)) if object.len() == 1 => match command.as_str() {
+            "migrate" => Ok(Event::Command(Command::Migrate)),
+            _ => Err(FunctionError::UnknownCommand(command.clone())),
+        },
+        Some(Value::String(_)) => Err(FunctionError::InvalidEvent(format!(
+            "a command invocation has no other keys than \"command\", got {}",
+            keys(&object)
+        ))),
+        Some(other) => Err(FunctionError::InvalidEvent(format!(
+            "\"command\" must be a string, got {}",
+            kind(other)
+        ))),
+        None => Err(FunctionError::InvalidEvent(format!(
+            "got an object with keys {}",
+            keys(&object)
+        ))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// At most a few key names, truncated: an error message must stay short whatever the event.
+fn keys(object: &Map<String, Value>) -> String {
+    let mut names: Vec<String> = object
+        .keys()
+        .take(5)
+        .map(|key| format!("{:?}", key.chars().take(40).collect::<String>()))
+        .collect();
+    if object.len() > 5 {
+        names.push("...".to_owned());
+    }
+    format!("[{}]", names.join(", "))
+}
