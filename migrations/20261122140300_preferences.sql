@@ -44,4 +44,24 @@ SELECT DISTINCT ON (subject_id, topic_id, channel) subject_id, topic_id, channel
 FROM consent_event
 ORDER BY subject_id, topic_id, channel, occurred_at DESC, id DESC;
 
-COMMENT ON TABLE preference IS 'Current choice per person, topic and channel; derived from consent_event by a trigger.';
+-- Only the trigger above writes here: a direct change would make the current choice disagree with the history.
+-- pg_trigger_depth() is 0 for a statement a client sent and at least 1 inside the consent_event trigger.
+CREATE FUNCTION preference_reject_direct_change() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION 'preference is derived from consent_event: % is not allowed', TG_OP
+        USING ERRCODE = 'restrict_violation',
+              HINT = 'Record a consent event; the current preference follows from it.';
+END;
+$$;
+
+CREATE TRIGGER preference_derived_only
+    BEFORE INSERT OR UPDATE OR DELETE ON preference
+    FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION preference_reject_direct_change();
+
+CREATE TRIGGER preference_no_truncate
+    BEFORE TRUNCATE ON preference
+    FOR EACH STATEMENT EXECUTE FUNCTION preference_reject_direct_change();
+
+COMMENT ON TABLE preference IS 'Current choice per person, topic and channel; derived from consent_event by a trigger, read-only otherwise.';

@@ -1,0 +1,377 @@
+//! A throwaway PostgreSQL for the database tests: started once per test binary on a free loopback port, stopped (and
+//! its directory removed) when the guard drops. With `DATABASE_URL` set, that server is used instead and only the
+//! databases the tests created are dropped afterwards.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+const MISSING_BINARIES: &str = "PostgreSQL server binaries (initdb, postgres) were found neither on PATH nor in \
+/usr/lib/postgresql/*/bin: install them (Debian/Ubuntu: `apt-get install postgresql`) or set DATABASE_URL to a server \
+where the tests may create and drop databases.";
+
+/// Where the tests' databases live; shared by all tests of the binary.
+#[derive(Debug)]
+pub struct Cluster {
+    admin: PgConnectOptions,
+    next: AtomicU32,
+    created: Mutex<Vec<String>>,
+}
+
+impl Cluster {
+    /// A new, empty database for one test; its options connect to it.
+    pub async fn create_database(&self, label: &str) -> PgConnectOptions {
+        let name = format!(
+            "pmp_test_{}_{}_{}",
+            std::process::id(),
+            self.next.fetch_add(1, Ordering::Relaxed),
+            label
+        );
+        let mut admin = self
+            .admin
+            .connect()
+            .await
+            .expect("connect to the test server as admin");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("create a test database");
+        admin.close().await.expect("close the admin connection");
+        self.created
+            .lock()
+            .expect("created-databases list")
+            .push(name.clone());
+        self.admin.clone().database(&name)
+    }
+
+    pub async fn connect(&self, options: &PgConnectOptions) -> PgConnection {
+        options
+            .connect()
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+/// Owns the server (or, with `DATABASE_URL`, the databases) for the lifetime of the test binary.
+#[derive(Debug)]
+pub struct Guard {
+    cluster: std::sync::Arc<Cluster>,
+    server: Option<Server>,
+}
+
+impl Guard {
+    pub fn cluster(&self) -> std::sync::Arc<Cluster> {
+        self.cluster.clone()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.server.take().is_some() {
+            // Dropping the server stopped it and removed its directory.
+            return;
+        }
+        // An external server outlives the tests: remove what they created.
+        let names = std::mem::take(
+            &mut *self
+                .cluster
+                .created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if names.is_empty() {
+            return;
+        }
+        let admin = self.cluster.admin.clone();
+        let cleanup = async move {
+            let mut conn = admin.connect().await?;
+            for name in names {
+                conn.execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .await?;
+            }
+            conn.close().await
+        };
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => {
+                if let Err(error) = runtime.block_on(cleanup) {
+                    eprintln!("warning: could not drop the test databases: {error}");
+                }
+            }
+            Err(error) => eprintln!("warning: could not drop the test databases: {error}"),
+        }
+    }
+}
+
+/// Starts the test server, or uses `DATABASE_URL`. The error is one sentence saying what to do.
+pub fn start() -> Result<Guard, String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let admin = PgConnectOptions::from_str(&url)
+            .map_err(|e| format!("DATABASE_URL is not a valid URL: {e}"))?;
+        return Ok(Guard {
+            cluster: cluster(admin),
+            server: None,
+        });
+    }
+    let bin = find_binaries().ok_or_else(|| MISSING_BINARIES.to_owned())?;
+    let server = Server::start(&bin)?;
+    let admin = PgConnectOptions::new_without_pgpass()
+        .host("127.0.0.1")
+        .port(server.port)
+        .username("postgres")
+        .database("postgres");
+    Ok(Guard {
+        cluster: cluster(admin),
+        server: Some(server),
+    })
+}
+
+fn cluster(admin: PgConnectOptions) -> std::sync::Arc<Cluster> {
+    // Statement logs of every test would drown the output.
+    let admin = admin.disable_statement_logging();
+    std::sync::Arc::new(Cluster {
+        admin,
+        next: AtomicU32::new(0),
+        created: Mutex::new(Vec::new()),
+    })
+}
+
+/// The directory holding `initdb` and `postgres`: PATH first, then the newest Debian-style installation.
+fn find_binaries() -> Option<PathBuf> {
+    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir))
+    {
+        return Some(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_both(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
+}
+
+#[derive(Debug)]
+struct Server {
+    // Removed after the server has stopped (fields drop after `Drop::drop` ran).
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_postgres: bool,
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Result<Self, String> {
+        // PostgreSQL refuses to run as root: as root, run it as the `postgres` system user.
+        let as_postgres = is_root();
+        let dir = tempfile::Builder::new()
+            .prefix("pmp-pg-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory for PostgreSQL: {e}"))?;
+        if as_postgres {
+            chown_to_postgres(dir.path())?;
+        }
+        let mut server = Self {
+            dir,
+            bin: bin.to_owned(),
+            as_postgres,
+            child: None,
+            port: 0,
+        };
+        let output = server
+            .command("initdb")
+            .arg("-D")
+            .arg(server.data())
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--no-instructions",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run initdb: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        // A free port can be taken between the probe and the bind: try a few.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            server.port = free_port()?;
+            let log = server
+                .dir
+                .path()
+                .join(format!("postgres-{}.log", server.port));
+            let log_file =
+                fs::File::create(&log).map_err(|e| format!("cannot create the server log: {e}"))?;
+            if as_postgres {
+                chown_to_postgres(&log)?;
+            }
+            let child = server
+                .command("postgres")
+                .arg("-D")
+                .arg(server.data())
+                .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-k"])
+                .arg(server.dir.path())
+                // Durability is irrelevant for a throwaway server; speed is not.
+                .args([
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ])
+                .args(["-c", "max_connections=100"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log_file)
+                .spawn()
+                .map_err(|e| format!("cannot start postgres: {e}"))?;
+            server.child = Some(child);
+            match server.wait_ready(&log) {
+                Ok(()) => return Ok(server),
+                Err(error) => {
+                    last_error = error;
+                    server.stop();
+                }
+            }
+        }
+        Err(format!("PostgreSQL did not start: {last_error}"))
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        // The `postgres` user may not be allowed into the test's working directory.
+        command.current_dir(self.dir.path());
+        command
+    }
+
+    fn wait_ready(&mut self, log: &Path) -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot build a Tokio runtime: {e}"))?;
+        let options = PgConnectOptions::new_without_pgpass()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username("postgres")
+            .database("postgres");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                let log = fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("postgres exited ({status}): {}", log.trim()));
+            }
+            if runtime
+                .block_on(async { options.connect().await?.close().await })
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let log = fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("not ready after 60 s: {}", log.trim()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Immediate shutdown (SIGQUIT to the postmaster): nothing here needs to survive.
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(pid) = fs::read_to_string(self.data().join("postmaster.pid"))
+            && let Some(pid) = pid.lines().next()
+        {
+            let _ = Command::new("kill").args(["-QUIT", pid.trim()]).status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["stop", "-m", "immediate"])
+            .status();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn chown_to_postgres(path: &Path) -> Result<(), String> {
+    let status = Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(path)
+        .status()
+        .map_err(|e| format!("cannot run chown: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("running as root, the tests run PostgreSQL as the `postgres` system user, and `chown postgres:postgres` \
+             failed: create that user or set DATABASE_URL"
+            .to_owned())
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| output.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))
+}
