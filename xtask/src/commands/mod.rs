@@ -1,10 +1,12 @@
 //! One module per command. Each builds its steps as data; `Procedure::execute` then prints them (`--dry-run`) or
 //! checks the tools and credentials they need and runs them.
 
+mod bench;
 mod bootstrap;
 mod build;
 mod check;
 mod deploy;
+mod local;
 mod migrate;
 mod teardown;
 mod terraform;
@@ -39,6 +41,10 @@ pub enum Command {
     Check(check::Check),
     /// Formatting, lints and every test of the workspace, then `check`: what CI runs.
     Test(test::Test),
+    /// The API on 127.0.0.1: a local PostgreSQL with the migrations applied, and the function behind cargo-lambda.
+    Local(local::Local),
+    /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
+    Bench(bench::Bench),
 }
 
 impl Command {
@@ -57,6 +63,10 @@ impl Command {
                 .execute(ctx, sh),
             Command::Check(command) => command.run(ctx, sh),
             Command::Test(command) => command.run(ctx, sh),
+            Command::Local(command) => command.run(ctx, sh),
+            Command::Bench(command) => command
+                .procedure(ctx, &mut pipeline_installs(ctx))
+                .execute(ctx, sh),
         }
     }
 }
