@@ -49,3 +49,8 @@ output "trust_gitlab_oidc" {
   description = "GitLab OIDC deployer role: trust policy."
   value       = module.iam_policies.gitlab_oidc_trust_policy
 }
+
+output "coverage_cloudformation" {
+  description = "Per CloudFormation resource type: the handler actions granted to the deployment role and those excluded (with the reason); `cargo xtask check` compares it with the generated template."
+  value       = module.iam_policies.cloudformation_coverage
+}
