@@ -16,7 +16,7 @@ case "$name $*" in
   "aws sts get-caller-identity"*) echo "arn:aws:iam::123456789012:user/pmp-api-dev-gitlab" ;;
   *"OutputKey=='KeyArn'"*) echo "arn:aws:kms:eu-central-1:123456789012:key/0000-fake" ;;
   *"OutputKey=='StateBucketName'"*) echo "pmp-terraform-state-123456789012-eu-central-1" ;;
-  *"OutputKey=='HttpApiUrl'"*) echo "https://abc123.execute-api.eu-central-1.amazonaws.com" ;;
+  *"OutputKey=='HttpApiId'"*) echo "abc123" ;;
   "aws ssm get-parameter"*) echo "api.dev.example.com" ;;
   "aws lambda invoke"*)
     for last in "$@"; do :; done
@@ -184,7 +184,7 @@ fn deploy_builds_then_creates_the_domain_then_deploys_then_reads_the_urls() {
             "cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda/arm64 --package pmp-api --bin bootstrap",
             "npx --no -- serverless create_domain --stage dev --region eu-central-1",
             "npx --no -- serverless deploy --stage dev --region eu-central-1 --param=architecture=arm64",
-            "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-dev --query Stacks[0].Outputs[?OutputKey=='HttpApiUrl'].OutputValue --output text",
+            "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-dev --query Stacks[0].Outputs[?OutputKey=='HttpApiId'].OutputValue --output text",
             "aws ssm get-parameter --region eu-central-1 --name /pmp/dev/api-domain-name --query Parameter.Value --output text",
         ]
     );

@@ -74,8 +74,8 @@ impl Deploy {
             .step(super::stack_output(
                 ctx,
                 &stack(&ctx.stage),
-                "HttpApiUrl",
-                "api_url",
+                "HttpApiId",
+                "api_id",
                 None,
             ))
             .step(
@@ -98,15 +98,16 @@ impl Deploy {
                 .capture("api_domain", None),
             )
             .step(Step::internal(
-                "print the API and custom-domain URLs",
+                "print the API and its custom-domain URL",
                 |outputs| {
-                    let api_url = outputs
-                        .get("api_url")
-                        .context("the stack has no HttpApiUrl output")?;
+                    let api_id = outputs
+                        .get("api_id")
+                        .context("the stack has no HttpApiId output")?;
                     let domain = outputs
                         .get("api_domain")
                         .context("the custom domain name was not read")?;
-                    println!("API endpoint:  {api_url}");
+                    // serverless.yml disables the execute-api endpoint: the domain is the only way in.
+                    println!("HTTP API:      {api_id} (default endpoint disabled)");
                     println!("Custom domain: https://{domain}");
                     println!("Try:           curl https://{domain}/health");
                     Ok(())
@@ -135,9 +136,9 @@ mod tests {
                 "# report the size of target/lambda/arm64/bootstrap/bootstrap.zip".to_owned(),
                 format!("$ npx --no -- serverless create_domain --stage {stage} --region eu-central-1"),
                 format!("$ npx --no -- serverless deploy --stage {stage} --region eu-central-1 --param=architecture=arm64"),
-                format!("$ aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-{stage} --query \"Stacks[0].Outputs[?OutputKey=='HttpApiUrl'].OutputValue\" --output text"),
+                format!("$ aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-api-{stage} --query \"Stacks[0].Outputs[?OutputKey=='HttpApiId'].OutputValue\" --output text"),
                 format!("$ aws ssm get-parameter --region eu-central-1 --name /pmp/{stage}/api-domain-name --query Parameter.Value --output text"),
-                "# print the API and custom-domain URLs".to_owned(),
+                "# print the API and its custom-domain URL".to_owned(),
             ];
             assert_eq!(lines, expected);
         }
