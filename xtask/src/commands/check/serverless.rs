@@ -126,6 +126,9 @@ fn package(stage: &str) -> Step {
     Step::command(format!("package the {stage} stage offline"), "npx", args)
         .env("AWS_ACCESS_KEY_ID", "")
         .env("AWS_SECRET_ACCESS_KEY", "")
+        .env("AWS_SESSION_TOKEN", "")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
 }
 
