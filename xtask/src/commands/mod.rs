@@ -6,6 +6,7 @@ mod bootstrap;
 mod build;
 mod check;
 mod deploy;
+mod diagrams;
 mod local;
 mod migrate;
 mod teardown;
@@ -45,6 +46,8 @@ pub enum Command {
     Local(local::Local),
     /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
     Bench(bench::Bench),
+    /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
+    Diagrams(diagrams::Diagrams),
 }
 
 impl Command {
@@ -67,6 +70,7 @@ impl Command {
             Command::Bench(command) => command
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
+            Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
         }
     }
 }
