@@ -108,10 +108,10 @@ pub fn run_one(
                         bail!("`{line}` exited with {}", describe(output.status));
                     }
                     let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-                    if text.is_empty() || text == "None" {
-                        if let Some(missing) = &capture.missing {
-                            bail!("{missing}");
-                        }
+                    if (text.is_empty() || text == "None")
+                        && let Some(missing) = &capture.missing
+                    {
+                        bail!("{missing}");
                     }
                     if verbose {
                         eprintln!("    {} = {}", capture.key, first_line(&text));

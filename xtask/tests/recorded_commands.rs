@@ -36,7 +36,15 @@ esac
 exit 0
 "#;
 
-const PROGRAMS: &[&str] = &["aws", "terraform", "npx", "npm", "node", "cargo", "cargo-lambda"];
+const PROGRAMS: &[&str] = &[
+    "aws",
+    "terraform",
+    "npx",
+    "npm",
+    "node",
+    "cargo",
+    "cargo-lambda",
+];
 
 struct Sandbox {
     root: PathBuf,
@@ -50,15 +58,31 @@ impl Sandbox {
         let base = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let (root, bin) = (base.join("project"), base.join("bin"));
-        for folder in ["terraform/stages", "node_modules", "lambda/events", "target/lambda/arm64/bootstrap"] {
+        for folder in [
+            "terraform/stages",
+            "node_modules",
+            "lambda/events",
+            "target/lambda/arm64/bootstrap",
+        ] {
             std::fs::create_dir_all(root.join(folder)).expect("sandbox folders");
         }
-        for file in ["terraform/stages/dev.tfvars", "terraform/stages/prod.tfvars"] {
+        for file in [
+            "terraform/stages/dev.tfvars",
+            "terraform/stages/prod.tfvars",
+        ] {
             std::fs::write(root.join(file), "").expect("stage file");
         }
         std::fs::write(root.join("package-lock.json"), "{\"lockfileVersion\": 3}").expect("lock");
-        std::fs::write(root.join("lambda/events/migrate.json"), "{\"command\": \"migrate\"}").expect("event");
-        std::fs::write(root.join("target/lambda/arm64/bootstrap/bootstrap.zip"), b"PK\x05\x06").expect("zip");
+        std::fs::write(
+            root.join("lambda/events/migrate.json"),
+            "{\"command\": \"migrate\"}",
+        )
+        .expect("event");
+        std::fs::write(
+            root.join("target/lambda/arm64/bootstrap/bootstrap.zip"),
+            b"PK\x05\x06",
+        )
+        .expect("zip");
         std::fs::create_dir_all(&bin).expect("bin");
         let script = bin.join("fake.sh");
         std::fs::write(&script, FAKE).expect("fake script");
@@ -73,8 +97,11 @@ impl Sandbox {
 
     /// Marks node_modules as installed from the current lock, so no `npm ci` is planned.
     fn with_node_modules_installed(self) -> Sandbox {
-        std::fs::copy(self.root.join("package-lock.json"), self.root.join("node_modules/.installed-package-lock.json"))
-            .expect("stamp");
+        std::fs::copy(
+            self.root.join("package-lock.json"),
+            self.root.join("node_modules/.installed-package-lock.json"),
+        )
+        .expect("stamp");
         self
     }
 
@@ -96,7 +123,11 @@ impl Sandbox {
     }
 
     fn calls(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log).expect("log").lines().map(str::to_owned).collect()
+        std::fs::read_to_string(&self.log)
+            .expect("log")
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -122,8 +153,7 @@ fn stdout(output: &Output) -> String {
 }
 
 const STS: &str = "aws sts get-caller-identity --region eu-central-1 --query Arn --output text";
-const KEY_ARN: &str =
-    "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-kms-key --query Stacks[0].Outputs[?OutputKey=='KeyArn'].OutputValue --output text";
+const KEY_ARN: &str = "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-kms-key --query Stacks[0].Outputs[?OutputKey=='KeyArn'].OutputValue --output text";
 const STATE_BUCKET: &str = "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --query Stacks[0].Outputs[?OutputKey=='StateBucketName'].OutputValue --output text";
 
 #[test]
@@ -137,13 +167,19 @@ fn bootstrap_passes_the_key_arn_from_the_first_stack_to_the_second() {
         [
             "aws --version".to_owned(),
             STS.to_owned(),
-            format!("aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-kms-key --template-file cloudformation/kms-key.yml --no-fail-on-empty-changeset {tags}"),
+            format!(
+                "aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-kms-key --template-file cloudformation/kms-key.yml --no-fail-on-empty-changeset {tags}"
+            ),
             KEY_ARN.to_owned(),
-            format!("aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --template-file cloudformation/terraform-state.yml --no-fail-on-empty-changeset {tags} --parameter-overrides KmsKeyArn=arn:aws:kms:eu-central-1:123456789012:key/0000-fake"),
+            format!(
+                "aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --template-file cloudformation/terraform-state.yml --no-fail-on-empty-changeset {tags} --parameter-overrides KmsKeyArn=arn:aws:kms:eu-central-1:123456789012:key/0000-fake"
+            ),
             STATE_BUCKET.to_owned(),
         ]
     );
-    assert!(stdout(&output).contains("bucket       = pmp-terraform-state-123456789012-eu-central-1"));
+    assert!(
+        stdout(&output).contains("bucket       = pmp-terraform-state-123456789012-eu-central-1")
+    );
 }
 
 #[test]
@@ -164,7 +200,8 @@ fn plan_initialises_the_stage_backend_then_saves_and_summarises_the_plan() {
             "terraform -chdir=terraform show -json plans/prod.tfplan",
         ]
     );
-    let report = std::fs::read_to_string(sandbox.root.join("terraform/plans/prod.json")).expect("plan report");
+    let report = std::fs::read_to_string(sandbox.root.join("terraform/plans/prod.json"))
+        .expect("plan report");
     assert_eq!(report, "{\"create\": 1, \"update\": 0, \"delete\": 0}\n");
 }
 
@@ -188,7 +225,11 @@ fn deploy_builds_then_creates_the_domain_then_deploys_then_reads_the_urls() {
             "aws ssm get-parameter --region eu-central-1 --name /pmp/dev/api-domain-name --query Parameter.Value --output text",
         ]
     );
-    assert!(stdout(&output).contains("Custom domain: https://api.dev.example.com"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Custom domain: https://api.dev.example.com"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -197,11 +238,26 @@ fn a_changed_lock_installs_the_node_tools_before_serverless_runs() {
     let output = sandbox.run(&["deploy", "--no-build"], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let calls = sandbox.calls();
-    let npm_ci = calls.iter().position(|call| call == "npm ci --no-audit --no-fund").expect("npm ci ran");
-    let first_serverless = calls.iter().position(|call| call.contains("serverless")).expect("serverless ran");
+    let npm_ci = calls
+        .iter()
+        .position(|call| call == "npm ci --no-audit --no-fund")
+        .expect("npm ci ran");
+    let first_serverless = calls
+        .iter()
+        .position(|call| call.contains("serverless"))
+        .expect("serverless ran");
     assert!(npm_ci < first_serverless, "{calls:?}");
-    assert!(!calls.iter().any(|call| call.starts_with("cargo ")), "--no-build builds nothing: {calls:?}");
-    assert!(sandbox.root.join("node_modules/.installed-package-lock.json").exists(), "the install is recorded");
+    assert!(
+        !calls.iter().any(|call| call.starts_with("cargo ")),
+        "--no-build builds nothing: {calls:?}"
+    );
+    assert!(
+        sandbox
+            .root
+            .join("node_modules/.installed-package-lock.json")
+            .exists(),
+        "the install is recorded"
+    );
 }
 
 #[test]
@@ -211,13 +267,26 @@ fn migrate_invokes_the_function_and_fails_on_its_error() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         sandbox.calls().last().map(String::as_str),
-        Some("aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-api --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-dev.json")
+        Some(
+            "aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-api --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-dev.json"
+        )
     );
-    assert!(stdout(&output).contains("applied 20261122140300"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("applied 20261122140300"),
+        "{}",
+        stdout(&output)
+    );
 
-    let failing = sandbox.run(&["migrate", "--stage", "dev"], &[("FAKE_MIGRATION_ERROR", "1")]);
+    let failing = sandbox.run(
+        &["migrate", "--stage", "dev"],
+        &[("FAKE_MIGRATION_ERROR", "1")],
+    );
     assert!(!failing.status.success());
-    assert!(stderr(&failing).contains("migration 20261122140300 failed and was rolled back"), "{}", stderr(&failing));
+    assert!(
+        stderr(&failing).contains("migration 20261122140300 failed and was rolled back"),
+        "{}",
+        stderr(&failing)
+    );
 }
 
 #[test]
@@ -225,16 +294,40 @@ fn teardown_goes_service_first_and_prod_needs_its_name() {
     let sandbox = Sandbox::new("teardown", PROGRAMS).with_node_modules_installed();
     let refused = sandbox.run(&["--stage", "prod", "teardown"], &[]);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("refusing to tear down the protected stage prod"), "{}", stderr(&refused));
-    assert!(sandbox.calls().is_empty(), "nothing may run: {:?}", sandbox.calls());
+    assert!(
+        stderr(&refused).contains("refusing to tear down the protected stage prod"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        sandbox.calls().is_empty(),
+        "nothing may run: {:?}",
+        sandbox.calls()
+    );
 
-    let confirmed = sandbox.run(&["--stage", "prod", "teardown", "--confirm-stage", "prod"], &[]);
+    let confirmed = sandbox.run(
+        &["--stage", "prod", "teardown", "--confirm-stage", "prod"],
+        &[],
+    );
     assert!(confirmed.status.success(), "{}", stderr(&confirmed));
     let calls = sandbox.calls();
-    let position = |text: &str| calls.iter().position(|call| call.contains(text)).unwrap_or(usize::MAX);
-    assert!(position("serverless remove") < position("serverless delete_domain"), "{calls:?}");
-    assert!(position("serverless delete_domain") < position("terraform -chdir=terraform destroy"), "{calls:?}");
-    assert!(calls.iter().any(|call| call.contains("destroy -input=false -auto-approve -var-file=stages/prod.tfvars")));
+    let position = |text: &str| {
+        calls
+            .iter()
+            .position(|call| call.contains(text))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        position("serverless remove") < position("serverless delete_domain"),
+        "{calls:?}"
+    );
+    assert!(
+        position("serverless delete_domain") < position("terraform -chdir=terraform destroy"),
+        "{calls:?}"
+    );
+    assert!(calls.iter().any(|call| {
+        call.contains("destroy -input=false -auto-approve -var-file=stages/prod.tfvars")
+    }));
 }
 
 #[test]
@@ -242,10 +335,18 @@ fn bad_and_unknown_stages_run_nothing() {
     let sandbox = Sandbox::new("stages", PROGRAMS);
     let bad = sandbox.run(&["--stage", "Bad Stage", "--dry-run", "plan"], &[]);
     assert!(!bad.status.success());
-    assert!(stderr(&bad).contains("`Bad Stage` is not a valid stage name"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("`Bad Stage` is not a valid stage name"),
+        "{}",
+        stderr(&bad)
+    );
     let unknown = sandbox.run(&["plan", "--stage", "qa"], &[]);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("the known stages are dev, prod"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("the known stages are dev, prod"),
+        "{}",
+        stderr(&unknown)
+    );
     assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
 }
 
@@ -254,18 +355,34 @@ fn a_dry_run_prints_and_runs_nothing() {
     let sandbox = Sandbox::new("dry-run", PROGRAMS);
     let output = sandbox.run(&["deploy", "--dry-run", "--stage", "prod"], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("$ npx --no -- serverless deploy --stage prod"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("$ npx --no -- serverless deploy --stage prod"),
+        "{}",
+        stdout(&output)
+    );
     assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
 }
 
 #[test]
 fn a_missing_tool_stops_before_anything_runs() {
-    let without_terraform: Vec<&str> = PROGRAMS.iter().copied().filter(|program| *program != "terraform").collect();
+    let without_terraform: Vec<&str> = PROGRAMS
+        .iter()
+        .copied()
+        .filter(|program| *program != "terraform")
+        .collect();
     let sandbox = Sandbox::new("missing-tool", &without_terraform);
     let output = sandbox.run(&["plan"], &[]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("`terraform` is needed but was not found on PATH"), "{}", stderr(&output));
-    assert_eq!(sandbox.calls(), ["aws --version"], "only version checks may have run");
+    assert!(
+        stderr(&output).contains("`terraform` is needed but was not found on PATH"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        sandbox.calls(),
+        ["aws --version"],
+        "only version checks may have run"
+    );
 }
 
 #[test]
@@ -273,17 +390,34 @@ fn failed_credentials_stop_before_anything_runs() {
     let sandbox = Sandbox::new("credentials", PROGRAMS);
     let output = sandbox.run(&["bootstrap"], &[("FAKE_FAIL", "sts get-caller-identity")]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("no usable AWS credentials"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no usable AWS credentials"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(sandbox.calls(), ["aws --version", STS]);
 }
 
 #[test]
 fn a_failing_step_stops_the_rest_and_is_named() {
     let sandbox = Sandbox::new("failing-step", PROGRAMS);
-    let output = sandbox.run(&["bootstrap"], &[("FAKE_FAIL", "pmp-bootstrap-kms-key --template-file")]);
+    let output = sandbox.run(
+        &["bootstrap"],
+        &[("FAKE_FAIL", "pmp-bootstrap-kms-key --template-file")],
+    );
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(message.contains("step 1/5 (deploy the KMS key stack) failed"), "{message}");
+    assert!(
+        message.contains("step 1/5 (deploy the KMS key stack) failed"),
+        "{message}"
+    );
     assert!(message.contains("exited with exit status 3"), "{message}");
-    assert!(!sandbox.calls().iter().any(|call| call.contains("terraform-state")), "{:?}", sandbox.calls());
+    assert!(
+        !sandbox
+            .calls()
+            .iter()
+            .any(|call| call.contains("terraform-state")),
+        "{:?}",
+        sandbox.calls()
+    );
 }

@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root")
+        .to_path_buf()
 }
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(root().join(path)).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
+    std::fs::read_to_string(root().join(path))
+        .unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
 }
 
 /// The one job allowed to run plain shell: it builds the image that cargo runs in.
@@ -18,14 +22,18 @@ const IMAGE_JOB: &str = "ci-image";
 fn script_lines(job: &Yaml) -> Vec<String> {
     match &job["script"] {
         Yaml::String(line) => vec![line.clone()],
-        Yaml::Array(lines) => lines.iter().filter_map(|line| line.as_str().map(str::to_owned)).collect(),
+        Yaml::Array(lines) => lines
+            .iter()
+            .filter_map(|line| line.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 #[test]
 fn every_pipeline_job_goes_through_cargo_xtask() {
-    let documents = YamlLoader::load_from_str(&read(".gitlab-ci.yml")).expect(".gitlab-ci.yml is YAML");
+    let documents =
+        YamlLoader::load_from_str(&read(".gitlab-ci.yml")).expect(".gitlab-ci.yml is YAML");
     let pipeline = documents[0].as_hash().expect("a mapping at the top");
     let mut checked = 0;
     for (name, job) in pipeline {
@@ -36,7 +44,10 @@ fn every_pipeline_job_goes_through_cargo_xtask() {
         let lines = script_lines(job);
         assert!(!lines.is_empty(), "job {name} has no script lines");
         for line in lines {
-            assert!(line.trim_start().starts_with("cargo xtask "), "job {name} runs `{line}`, not `cargo xtask …`");
+            assert!(
+                line.trim_start().starts_with("cargo xtask "),
+                "job {name} runs `{line}`, not `cargo xtask …`"
+            );
         }
         checked += 1;
     }
@@ -45,20 +56,41 @@ fn every_pipeline_job_goes_through_cargo_xtask() {
 
 /// The subcommands `cargo xtask --help` lists.
 fn commands_in_help() -> Vec<String> {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask")).arg("--help").output().expect("xtask --help runs");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--help")
+        .output()
+        .expect("xtask --help runs");
     let help = String::from_utf8_lossy(&output.stdout).into_owned();
-    let listing = help.split("Commands:").nth(1).expect("a Commands section").split("Options:").next().unwrap_or_default();
-    listing.lines().filter_map(|line| line.split_whitespace().next().map(str::to_owned)).collect()
+    let listing = help
+        .split("Commands:")
+        .nth(1)
+        .expect("a Commands section")
+        .split("Options:")
+        .next()
+        .unwrap_or_default();
+    listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
 }
 
 /// Options that take a value: the word after them is not the command.
-const VALUED_OPTIONS: &[&str] = &["--stage", "--region", "--arch", "--database-url", "--confirm-stage", "--only"];
+const VALUED_OPTIONS: &[&str] = &[
+    "--stage",
+    "--region",
+    "--arch",
+    "--database-url",
+    "--confirm-stage",
+    "--only",
+];
 
 /// The command word of what follows `cargo xtask ` on one line: the first word that is neither an option nor an
 /// option's value.
 fn command_word(rest: &str) -> Option<String> {
     let line = rest.lines().next().unwrap_or_default();
-    let mut words = line.split_whitespace().map(|word| word.trim_matches(|c: char| "`*|,.;:()'\"".contains(c)));
+    let mut words = line
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| "`*|,.;:()'\"".contains(c)));
     while let Some(word) = words.next() {
         if VALUED_OPTIONS.contains(&word) {
             words.next();
@@ -71,9 +103,18 @@ fn command_word(rest: &str) -> Option<String> {
 
 #[test]
 fn command_words_skip_options_and_their_values() {
-    assert_eq!(command_word("--stage prod --dry-run plan`").as_deref(), Some("plan"));
-    assert_eq!(command_word("migrate --database-url postgres://x").as_deref(), Some("migrate"));
-    assert_eq!(command_word("--stage=dev deploy").as_deref(), Some("deploy"));
+    assert_eq!(
+        command_word("--stage prod --dry-run plan`").as_deref(),
+        Some("plan")
+    );
+    assert_eq!(
+        command_word("migrate --database-url postgres://x").as_deref(),
+        Some("migrate")
+    );
+    assert_eq!(
+        command_word("--stage=dev deploy").as_deref(),
+        Some("deploy")
+    );
     assert_eq!(command_word("--dry-run").as_deref(), None);
 }
 
@@ -84,11 +125,16 @@ fn the_readme_names_only_real_commands() {
     let mut named = 0;
     for (index, _) in readme.match_indices("cargo xtask ") {
         let rest = &readme[index + "cargo xtask ".len()..];
-        let Some(word) = command_word(rest) else { continue };
+        let Some(word) = command_word(rest) else {
+            continue;
+        };
         if word.starts_with('<') || word.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
             continue;
         }
-        assert!(commands.iter().any(|command| *command == word), "README names `cargo xtask {word}`, which `cargo xtask --help` does not list ({commands:?})");
+        assert!(
+            commands.contains(&word),
+            "README names `cargo xtask {word}`, which `cargo xtask --help` does not list ({commands:?})"
+        );
         named += 1;
     }
     assert!(named >= 10, "the README names only {named} commands");
@@ -100,5 +146,8 @@ fn the_readme_names_only_real_commands() {
 #[test]
 fn ci_runs_the_readme_test_command() {
     let ci = read(".ci/run");
-    assert!(ci.contains("cargo xtask test"), ".ci/run must run the README's test command");
+    assert!(
+        ci.contains("cargo xtask test"),
+        ".ci/run must run the README's test command"
+    );
 }

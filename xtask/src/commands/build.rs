@@ -16,6 +16,7 @@ use crate::tools::{self, Installs};
 pub enum Arch {
     /// Graviton: cheaper per GB-second than x86_64, and the default.
     Arm64,
+    #[value(name = "x86_64")]
     X86_64,
 }
 

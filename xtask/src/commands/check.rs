@@ -9,10 +9,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 use xshell::Shell;
 
+use super::build::{self, Arch};
 use crate::Ctx;
 use crate::runner::{self, seconds};
 use crate::step::{Outputs, Step};
-use super::build::{self, Arch};
 use crate::tools::{self, Installs};
 
 mod ci_image;
@@ -170,7 +170,9 @@ fn setup_steps(ctx: &Ctx) -> Vec<Step> {
     let mut installs = Installs::detect(&ctx.root);
     let mut steps = std::mem::take(&mut installs.python);
     steps.extend(std::mem::take(&mut installs.node));
-    if ctx.root.join("serverless.yml").exists() && !ctx.root.join(build::zip_path(Arch::Arm64)).exists() {
+    if ctx.root.join("serverless.yml").exists()
+        && !ctx.root.join(build::zip_path(Arch::Arm64)).exists()
+    {
         steps.extend(build::steps(ctx, Arch::Arm64, &mut installs));
     }
     steps

@@ -52,14 +52,18 @@ impl Migrate {
                 )
                 .capture("invoke_status", None),
             )
-            .step(Step::internal("check the function's answer and report what it applied", move |outputs| {
-                let status = outputs.get("invoke_status").map_or("", String::as_str);
-                let answer = std::fs::read_to_string(&answer_path)
-                    .with_context(|| format!("the invocation left no answer in {}", answer_path.display()))?;
-                let report = judge(status, &answer)?;
-                println!("{report}");
-                Ok(())
-            }))
+            .step(Step::internal(
+                "check the function's answer and report what it applied",
+                move |outputs| {
+                    let status = outputs.get("invoke_status").map_or("", String::as_str);
+                    let answer = std::fs::read_to_string(&answer_path).with_context(|| {
+                        format!("the invocation left no answer in {}", answer_path.display())
+                    })?;
+                    let report = judge(status, &answer)?;
+                    println!("{report}");
+                    Ok(())
+                },
+            ))
     }
 }
 
@@ -72,7 +76,8 @@ fn direct(ctx: &Ctx, url: &str) -> anyhow::Result<()> {
     }
     eprintln!("==> apply the embedded migrations to {shown}");
     let started = std::time::Instant::now();
-    let report = pmp_api::migrations::run_with_url_blocking(url).with_context(|| format!("migrating {shown} failed"))?;
+    let report = pmp_api::migrations::run_with_url_blocking(url)
+        .with_context(|| format!("migrating {shown} failed"))?;
     eprintln!("    done in {}", crate::runner::seconds(started.elapsed()));
     let answer = serde_json::to_string(&report)?;
     println!("{}", judge(r#"{"StatusCode": 200}"#, &answer)?);
@@ -81,11 +86,15 @@ fn direct(ctx: &Ctx, url: &str) -> anyhow::Result<()> {
 
 /// The URL without its password, for messages and logs.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return "<database URL>".to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<database URL>".to_owned();
+    };
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     let shown_authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
             format!("{user}:***@{host}")
         }
         None => authority.to_owned(),
@@ -97,22 +106,36 @@ pub fn redact(url: &str) -> String {
 /// Reads `aws lambda invoke`'s status line and the function's answer; a function error, or an answer that reports
 /// one, fails with the function's own reason.
 pub fn judge(status: &str, answer: &str) -> anyhow::Result<String> {
-    let status: serde_json::Value = serde_json::from_str(status).context("`aws lambda invoke` did not print its JSON status")?;
-    let answer: serde_json::Value = serde_json::from_str(answer).context("the function's answer is not JSON")?;
+    let status: serde_json::Value = serde_json::from_str(status)
+        .context("`aws lambda invoke` did not print its JSON status")?;
+    let answer: serde_json::Value =
+        serde_json::from_str(answer).context("the function's answer is not JSON")?;
     if let Some(kind) = status.get("FunctionError").and_then(|kind| kind.as_str()) {
-        let message = answer.get("errorMessage").and_then(|m| m.as_str()).unwrap_or("no message");
+        let message = answer
+            .get("errorMessage")
+            .and_then(|m| m.as_str())
+            .unwrap_or("no message");
         bail!("the migration failed in the function ({kind}): {message}");
     }
     if let Some(error) = answer.get("error") {
         bail!("the function reported a failed migration: {error}");
     }
-    let applied = answer.get("applied").and_then(|a| a.as_array()).context("the answer does not list the applied migrations")?;
-    let current = answer.get("current_version").cloned().unwrap_or(serde_json::Value::Null);
+    let applied = answer
+        .get("applied")
+        .and_then(|a| a.as_array())
+        .context("the answer does not list the applied migrations")?;
+    let current = answer
+        .get("current_version")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
     let versions: Vec<String> = applied.iter().map(|version| version.to_string()).collect();
     Ok(if versions.is_empty() {
         format!("migrations: nothing to apply; current version {current}")
     } else {
-        format!("migrations: applied {}; current version {current}", versions.join(", "))
+        format!(
+            "migrations: applied {}; current version {current}",
+            versions.join(", ")
+        )
     })
 }
 
@@ -124,11 +147,15 @@ mod tests {
     #[test]
     fn migrate_invokes_the_stage_function_with_the_migrate_event() {
         for stage in ["dev", "prod"] {
-            let lines = Migrate { database_url: None }.procedure(&ctx(stage)).rendered();
+            let lines = Migrate { database_url: None }
+                .procedure(&ctx(stage))
+                .rendered();
             assert_eq!(
                 lines,
                 [
-                    format!("$ aws lambda invoke --region eu-central-1 --function-name pmp-api-{stage}-api --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-{stage}.json"),
+                    format!(
+                        "$ aws lambda invoke --region eu-central-1 --function-name pmp-api-{stage}-api --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-{stage}.json"
+                    ),
                     "# check the function's answer and report what it applied".to_owned(),
                 ]
             );
@@ -137,9 +164,18 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_output() {
-        assert_eq!(redact("postgres://pmp:s3cret@127.0.0.1:5432/pmp?sslmode=disable"), "postgres://pmp:***@127.0.0.1:5432/pmp");
-        assert_eq!(redact("postgres://pmp@localhost/pmp"), "postgres://pmp:***@localhost/pmp");
-        assert_eq!(redact("postgres://localhost:5433/db"), "postgres://localhost:5433/db");
+        assert_eq!(
+            redact("postgres://pmp:s3cret@127.0.0.1:5432/pmp?sslmode=disable"),
+            "postgres://pmp:***@127.0.0.1:5432/pmp"
+        );
+        assert_eq!(
+            redact("postgres://pmp@localhost/pmp"),
+            "postgres://pmp:***@localhost/pmp"
+        );
+        assert_eq!(
+            redact("postgres://localhost:5433/db"),
+            "postgres://localhost:5433/db"
+        );
         assert_eq!(redact("not a url with password"), "<database URL>");
     }
 
@@ -147,12 +183,29 @@ mod tests {
     fn function_errors_and_reported_errors_fail() {
         let ok = r#"{"StatusCode": 200, "ExecutedVersion": "$LATEST"}"#;
         let failed = r#"{"StatusCode": 200, "FunctionError": "Unhandled"}"#;
-        let applied = judge(ok, r#"{"applied": [20260101000000], "current_version": 20260101000000}"#);
-        assert_eq!(applied.ok().as_deref(), Some("migrations: applied 20260101000000; current version 20260101000000"));
+        let applied = judge(
+            ok,
+            r#"{"applied": [20260101000000], "current_version": 20260101000000}"#,
+        );
+        assert_eq!(
+            applied.ok().as_deref(),
+            Some("migrations: applied 20260101000000; current version 20260101000000")
+        );
         let nothing = judge(ok, r#"{"applied": [], "current_version": 1}"#);
-        assert_eq!(nothing.ok().as_deref(), Some("migrations: nothing to apply; current version 1"));
-        let error = judge(failed, r#"{"errorType": "Migrate", "errorMessage": "migration 2 failed: syntax error"}"#);
-        assert!(error.expect_err("function error").to_string().contains("migration 2 failed: syntax error"));
+        assert_eq!(
+            nothing.ok().as_deref(),
+            Some("migrations: nothing to apply; current version 1")
+        );
+        let error = judge(
+            failed,
+            r#"{"errorType": "Migrate", "errorMessage": "migration 2 failed: syntax error"}"#,
+        );
+        assert!(
+            error
+                .expect_err("function error")
+                .to_string()
+                .contains("migration 2 failed: syntax error")
+        );
         assert!(judge(ok, r#"{"error": "boom"}"#).is_err());
         assert!(judge(ok, r#"{"unexpected": true}"#).is_err());
         assert!(judge("", "{}").is_err());

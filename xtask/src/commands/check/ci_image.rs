@@ -41,19 +41,29 @@ pub fn validators(root: &Path) -> Vec<Validator> {
 pub fn image_tag(root: &Path) -> anyhow::Result<String> {
     let mut files = Vec::new();
     collect_files(&root.join("ci"), &mut files)?;
-    let mut relative: Vec<String> =
-        files.iter().map(|file| file.strip_prefix(root).unwrap_or(file).to_string_lossy().into_owned()).collect();
+    let mut relative: Vec<String> = files
+        .iter()
+        .map(|file| {
+            file.strip_prefix(root)
+                .unwrap_or(file)
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
     relative.sort();
     let mut listing = String::new();
     for file in &relative {
-        let bytes = std::fs::read(root.join(file)).with_context(|| format!("cannot read {file}"))?;
+        let bytes =
+            std::fs::read(root.join(file)).with_context(|| format!("cannot read {file}"))?;
         listing.push_str(&format!("{}  {file}\n", hex(&Sha256::digest(&bytes))));
     }
     Ok(hex(&Sha256::digest(listing.as_bytes()))[..16].to_owned())
 }
 
 fn collect_files(folder: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(folder).with_context(|| format!("cannot read {}", folder.display()))? {
+    for entry in
+        std::fs::read_dir(folder).with_context(|| format!("cannot read {}", folder.display()))?
+    {
         let path = entry?.path();
         if path.is_dir() {
             collect_files(&path, files)?;
@@ -102,6 +112,12 @@ mod tests {
     #[test]
     fn pins_are_read_with_and_without_hashes() {
         let text = "# comment\ncargo-lambda==1.9.2 \\\n    --hash=sha256:abc\nZiglang==0.17.1\n";
-        assert_eq!(pins(text), [("cargo-lambda".to_owned(), "1.9.2".to_owned()), ("ziglang".to_owned(), "0.17.1".to_owned())]);
+        assert_eq!(
+            pins(text),
+            [
+                ("cargo-lambda".to_owned(), "1.9.2".to_owned()),
+                ("ziglang".to_owned(), "0.17.1".to_owned())
+            ]
+        );
     }
 }

@@ -43,17 +43,30 @@ pub fn validators(root: &Path) -> Vec<Validator> {
                 Step::command(
                     "list the jobs of a default-branch pipeline",
                     GITLAB_CI_LOCAL,
-                    ["--cwd", CLONE, "--list-csv", "--ignore-predefined-vars", IGNORED_VARIABLE],
+                    [
+                        "--cwd",
+                        CLONE,
+                        "--list-csv",
+                        "--ignore-predefined-vars",
+                        IGNORED_VARIABLE,
+                    ],
                 )
                 .capture("jobs", None),
             )
-            .step(Step::internal("check that the jobs run in the stage order", |outputs| {
-                check_stage_order(outputs.get("jobs").map_or("", String::as_str))
-            }))
+            .step(Step::internal(
+                "check that the jobs run in the stage order",
+                |outputs| check_stage_order(outputs.get("jobs").map_or("", String::as_str)),
+            ))
             .step(Step::command(
                 "expand the whole pipeline",
                 GITLAB_CI_LOCAL,
-                ["--cwd", CLONE, "--preview", "--ignore-predefined-vars", IGNORED_VARIABLE],
+                [
+                    "--cwd",
+                    CLONE,
+                    "--preview",
+                    "--ignore-predefined-vars",
+                    IGNORED_VARIABLE,
+                ],
             )),
         Validator::new("checkov gitlab-ci", ".gitlab-ci.yml").step(checkov(
             "scan the pipeline",
@@ -63,13 +76,18 @@ pub fn validators(root: &Path) -> Vec<Validator> {
 }
 
 /// The stages of a default-branch pipeline, in order; `teardown` jobs are manual and last.
-pub const STAGE_ORDER: &[&str] = &["image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown"];
+pub const STAGE_ORDER: &[&str] = &[
+    "image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown",
+];
 
 /// gitlab-ci-local's `--list-csv` prints `name;stage;when;…` rows in pipeline order; the stages must not go back.
 fn check_stage_order(listing: &str) -> anyhow::Result<()> {
     let mut last = 0;
     let mut jobs = 0;
-    for line in listing.lines().filter(|line| line.contains(';') && !line.starts_with("name;")) {
+    for line in listing
+        .lines()
+        .filter(|line| line.contains(';') && !line.starts_with("name;"))
+    {
         let stage = line.split(';').nth(1).unwrap_or_default();
         let Some(position) = STAGE_ORDER.iter().position(|known| *known == stage) else {
             anyhow::bail!("job row with an unknown stage `{stage}`: {line}");
@@ -82,7 +100,10 @@ fn check_stage_order(listing: &str) -> anyhow::Result<()> {
         last = position;
         jobs += 1;
     }
-    anyhow::ensure!(jobs > 0, "gitlab-ci-local listed no jobs for the default branch:\n{listing}");
+    anyhow::ensure!(
+        jobs > 0,
+        "gitlab-ci-local listed no jobs for the default branch:\n{listing}"
+    );
     Ok(())
 }
 
@@ -115,7 +136,15 @@ fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
     git(&["checkout", "--quiet", "-B", "main"], clone)?;
     git(&["update-ref", "refs/remotes/origin/main", "HEAD"], clone)?;
     // gitlab-ci-local derives CI_PROJECT_PATH from a GitLab-shaped origin URL.
-    git(&["remote", "set-url", "origin", "https://gitlab.com/pmp/pmp-api.git"], clone)?;
+    git(
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://gitlab.com/pmp/pmp-api.git",
+        ],
+        clone,
+    )?;
     std::fs::copy(source.join(".gitlab-ci.yml"), clone.join(".gitlab-ci.yml"))
         .context("cannot copy .gitlab-ci.yml")?;
     std::os::unix::fs::symlink(source.join("node_modules"), clone.join("node_modules"))
@@ -134,6 +163,9 @@ mod tests {
         let backwards = "name;stage;when\ndeploy:dev;deploy;on_success\nbuild;build;on_success\n";
         assert!(check_stage_order(backwards).is_err());
         assert!(check_stage_order("name;stage;when\n").is_err(), "no jobs");
-        assert!(check_stage_order("name;stage\nx;lint\n").is_err(), "unknown stage");
+        assert!(
+            check_stage_order("name;stage\nx;lint\n").is_err(),
+            "unknown stage"
+        );
     }
 }

@@ -118,9 +118,16 @@ fn write_policies(output_json: &str, folder: &Path) -> anyhow::Result<()> {
         written += 1;
     }
     anyhow::ensure!(written > 0, "the render root has no policy_* outputs");
-    let coverage = outputs.get(COVERAGE_OUTPUT).and_then(|output| output.get("value")).with_context(|| format!("the render root has no {COVERAGE_OUTPUT} output"))?;
-    let coverage_path = folder.parent().unwrap_or(folder).join("policy-coverage.json");
-    std::fs::write(&coverage_path, serde_json::to_string_pretty(coverage)?).with_context(|| format!("cannot write {}", coverage_path.display()))?;
+    let coverage = outputs
+        .get(COVERAGE_OUTPUT)
+        .and_then(|output| output.get("value"))
+        .with_context(|| format!("the render root has no {COVERAGE_OUTPUT} output"))?;
+    let coverage_path = folder
+        .parent()
+        .unwrap_or(folder)
+        .join("policy-coverage.json");
+    std::fs::write(&coverage_path, serde_json::to_string_pretty(coverage)?)
+        .with_context(|| format!("cannot write {}", coverage_path.display()))?;
     Ok(())
 }
 
@@ -129,34 +136,64 @@ fn write_policies(output_json: &str, folder: &Path) -> anyhow::Result<()> {
 /// (create, read, update, delete) is allowed by the rendered policy or excluded with a written reason.
 pub fn check_coverage(root: &Path) -> anyhow::Result<()> {
     let read_json = |path: &Path| -> anyhow::Result<serde_json::Value> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}: run the packaging and parliament validators first", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read {}: run the packaging and parliament validators first",
+                path.display()
+            )
+        })?;
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
     };
     let mut template_types = std::collections::BTreeSet::new();
     for stage in crate::stage::known_stages(root)? {
         let template = read_json(&root.join(super::serverless::template_path(&stage)))?;
-        let resources = template.get("Resources").and_then(|r| r.as_object()).context("a template without Resources")?;
-        template_types.extend(resources.values().filter_map(|r| r.get("Type").and_then(|t| t.as_str()).map(str::to_owned)));
+        let resources = template
+            .get("Resources")
+            .and_then(|r| r.as_object())
+            .context("a template without Resources")?;
+        template_types.extend(
+            resources
+                .values()
+                .filter_map(|r| r.get("Type").and_then(|t| t.as_str()).map(str::to_owned)),
+        );
     }
     let coverage = read_json(&root.join(COVERAGE))?;
     let coverage = coverage.as_object().context("the coverage is not a map")?;
     let covered: std::collections::BTreeSet<String> = coverage.keys().cloned().collect();
     let missing: Vec<&String> = template_types.difference(&covered).collect();
     let unused: Vec<&String> = covered.difference(&template_types).collect();
-    anyhow::ensure!(missing.is_empty(), "the deployment role was not built for these template types: {missing:?} (add them to cloudformation_resource_types)");
-    anyhow::ensure!(unused.is_empty(), "the deployment role grants types the template does not have: {unused:?} (remove them from cloudformation_resource_types)");
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the deployment role was not built for these template types: {missing:?} (add them to cloudformation_resource_types)"
+    );
+    anyhow::ensure!(
+        unused.is_empty(),
+        "the deployment role grants types the template does not have: {unused:?} (remove them from cloudformation_resource_types)"
+    );
 
     let policy = read_json(&root.join(RENDERED).join("cloudformation.json"))?;
     let allowed = allowed_actions(&policy);
     let handlers = read_json(&root.join(HANDLER_PERMISSIONS))?;
     let mut gaps = Vec::new();
     for kind in &template_types {
-        let excluded = coverage[kind].get("excluded").and_then(|e| e.as_object()).cloned().unwrap_or_default();
+        let excluded = coverage[kind]
+            .get("excluded")
+            .and_then(|e| e.as_object())
+            .cloned()
+            .unwrap_or_default();
         for operation in STACK_OPERATIONS {
-            let actions = handlers.pointer(&format!("/{}/{operation}", kind.replace('/', "~1"))).and_then(|a| a.as_array()).cloned().unwrap_or_default();
+            let actions = handlers
+                .pointer(&format!("/{}/{operation}", kind.replace('/', "~1")))
+                .and_then(|a| a.as_array())
+                .cloned()
+                .unwrap_or_default();
             for action in actions.iter().filter_map(|a| a.as_str()) {
                 let is_excluded = excluded.keys().any(|e| e.eq_ignore_ascii_case(action));
-                if !is_excluded && !allowed.iter().any(|pattern| action_matches(pattern, action)) {
+                if !is_excluded
+                    && !allowed
+                        .iter()
+                        .any(|pattern| action_matches(pattern, action))
+                {
                     gaps.push(format!("{kind} {operation}: {action}"));
                 }
             }
@@ -164,8 +201,15 @@ pub fn check_coverage(root: &Path) -> anyhow::Result<()> {
     }
     gaps.sort();
     gaps.dedup();
-    anyhow::ensure!(gaps.is_empty(), "the deployment role lacks actions CloudFormation needs:\n  {}", gaps.join("\n  "));
-    println!("deployment role covers {} resource types of the template", template_types.len());
+    anyhow::ensure!(
+        gaps.is_empty(),
+        "the deployment role lacks actions CloudFormation needs:\n  {}",
+        gaps.join("\n  ")
+    );
+    println!(
+        "deployment role covers {} resource types of the template",
+        template_types.len()
+    );
     Ok(())
 }
 
@@ -180,7 +224,10 @@ fn allowed_actions(policy: &serde_json::Value) -> Vec<String> {
         .filter(|statement| statement["Effect"] == "Allow")
         .flat_map(|statement| match &statement["Action"] {
             serde_json::Value::String(action) => vec![action.clone()],
-            serde_json::Value::Array(actions) => actions.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
+            serde_json::Value::Array(actions) => actions
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         })
         .collect()
@@ -191,7 +238,9 @@ fn action_matches(pattern: &str, action: &str) -> bool {
     fn matches(pattern: &[u8], text: &[u8]) -> bool {
         match (pattern.first(), text.first()) {
             (None, None) => true,
-            (Some(b'*'), _) => matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..])),
+            (Some(b'*'), _) => {
+                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
+            }
             (Some(b'?'), Some(_)) => matches(&pattern[1..], &text[1..]),
             (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => matches(&pattern[1..], &text[1..]),
             _ => false,
@@ -220,6 +269,9 @@ mod tests {
             {"Effect": "Deny", "Action": "apigateway:TagResource", "Resource": "y"},
             {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "z"}
         ]});
-        assert_eq!(allowed_actions(&policy), ["lambda:CreateFunction", "logs:*", "iam:PassRole"]);
+        assert_eq!(
+            allowed_actions(&policy),
+            ["lambda:CreateFunction", "logs:*", "iam:PassRole"]
+        );
     }
 }

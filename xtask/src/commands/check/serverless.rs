@@ -220,14 +220,24 @@ mod tests {
 
     /// (SSM name, Serverless param) rows of docs/architecture.md's contract table.
     fn contract_rows() -> Vec<(String, String)> {
-        let docs = std::fs::read_to_string(crate::project_root().join("docs/architecture.md")).expect("docs/architecture.md");
-        let table = docs.split("### SSM parameters").nth(1).expect("the SSM table section");
+        let docs = std::fs::read_to_string(crate::project_root().join("docs/architecture.md"))
+            .expect("docs/architecture.md");
+        let table = docs
+            .split("### SSM parameters")
+            .nth(1)
+            .expect("the SSM table section");
         table
             .lines()
             .filter_map(|line| {
-                let cells: Vec<&str> = line.split('|').map(|cell| cell.trim().trim_matches('`')).collect();
-                (cells.len() > 3 && cells[1].contains('-') && !cells[2].is_empty() && !cells[2].starts_with('-'))
-                    .then(|| (cells[1].to_owned(), cells[2].to_owned()))
+                let cells: Vec<&str> = line
+                    .split('|')
+                    .map(|cell| cell.trim().trim_matches('`'))
+                    .collect();
+                (cells.len() > 3
+                    && cells[1].contains('-')
+                    && !cells[2].is_empty()
+                    && !cells[2].starts_with('-'))
+                .then(|| (cells[1].to_owned(), cells[2].to_owned()))
             })
             .collect()
     }
@@ -236,7 +246,8 @@ mod tests {
     fn placeholders_cover_the_documented_contract_exactly() {
         let rows = contract_rows();
         let mut documented: Vec<&str> = rows.iter().map(|(_, param)| param.as_str()).collect();
-        let mut placeholders: Vec<&str> = PLACEHOLDER_PARAMS.iter().map(|(name, _)| *name).collect();
+        let mut placeholders: Vec<&str> =
+            PLACEHOLDER_PARAMS.iter().map(|(name, _)| *name).collect();
         documented.sort_unstable();
         placeholders.sort_unstable();
         assert_eq!(documented, placeholders);
@@ -244,13 +255,17 @@ mod tests {
 
     #[test]
     fn serverless_reads_each_documented_parameter_from_its_param_or_ssm() {
-        let serverless = std::fs::read_to_string(crate::project_root().join("serverless.yml")).expect("serverless.yml");
+        let serverless = std::fs::read_to_string(crate::project_root().join("serverless.yml"))
+            .expect("serverless.yml");
         for (name, param) in contract_rows() {
             let plain = format!("${{param:{param}, ssm:/pmp/${{sls:stage}}/{name}}}");
             let raw = format!("${{param:{param}, ssm(raw):/pmp/${{sls:stage}}/{name}}}");
             let used = serverless.contains(&plain) || serverless.contains(&raw);
             // The proxy's resource id is for Terraform's rds-db:connect policy; the function does not need it.
-            assert!(used || name == "db-proxy-resource-id", "serverless.yml does not read {name} as {plain}");
+            assert!(
+                used || name == "db-proxy-resource-id",
+                "serverless.yml does not read {name} as {plain}"
+            );
         }
     }
 
