@@ -7,4 +7,6 @@ module "storage" {
   account_id   = data.aws_caller_identity.current.account_id
   region       = var.region
   kms_key_arn  = local.kms_key_arn
+
+  force_destroy = var.buckets_force_destroy
 }

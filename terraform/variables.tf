@@ -236,6 +236,12 @@ variable "db_skip_final_snapshot" {
   nullable    = false
 }
 
+variable "buckets_force_destroy" {
+  description = "Let a teardown delete the deployment, data and access-log buckets with their contents. Only for throw-away stages; a protected stage keeps its data."
+  type        = bool
+  nullable    = false
+}
+
 variable "db_performance_insights_retention_days" {
   description = "Performance Insights retention, days: 7 (free tier) or a multiple of 31 up to 731. Database Insights advanced mode needs 465."
   type        = number

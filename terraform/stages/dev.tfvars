@@ -37,3 +37,6 @@ proxy_max_idle_connections_percent = 10
 concurrency_headroom               = 3
 
 alarm_email = null
+
+# Throw-away: a teardown empties and deletes the buckets.
+buckets_force_destroy = true

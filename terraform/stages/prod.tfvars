@@ -37,3 +37,6 @@ proxy_max_idle_connections_percent = 25
 concurrency_headroom               = 10
 
 alarm_email = null
+
+# Kept: a teardown stops at non-empty buckets (docs/runbooks/teardown.md).
+buckets_force_destroy = false

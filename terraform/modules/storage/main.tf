@@ -17,7 +17,8 @@ locals {
 resource "aws_s3_bucket" "deployment" {
   #checkov:skip=CKV_AWS_144:Artifacts are rebuilt from git by the pipeline; a replica in a second region adds cost, not recovery.
   #checkov:skip=CKV2_AWS_62:Nothing reacts to artifact uploads; CloudFormation reads them synchronously.
-  bucket = local.names.deployment
+  bucket        = local.names.deployment
+  force_destroy = var.force_destroy
 
   lifecycle {
     precondition {
@@ -31,7 +32,8 @@ resource "aws_s3_bucket" "deployment" {
 resource "aws_s3_bucket" "data" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision for the data owners, not made here; versioning covers deletion and overwrite.
   #checkov:skip=CKV2_AWS_62:The function reads objects on request; nothing reacts to object events.
-  bucket = local.names.data
+  bucket        = local.names.data
+  force_destroy = var.force_destroy
 }
 
 # Target of S3 server access logging for both buckets. Log delivery only writes to SSE-S3 buckets, so this one
@@ -41,7 +43,8 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_18:This is the access-log bucket; logging it into itself would loop.
   #checkov:skip=CKV_AWS_144:Access logs are audit data of this region; replicating them is not required.
   #checkov:skip=CKV2_AWS_62:Nothing reacts to log delivery.
-  bucket = local.names.access_logs
+  bucket        = local.names.access_logs
+  force_destroy = var.force_destroy
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "kms" {

@@ -41,3 +41,9 @@ variable "access_log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the buckets with their objects and versions. Only for throw-away stages: without it, a teardown stops at the first non-empty versioned bucket."
+  type        = bool
+  default     = false
+}

@@ -63,7 +63,7 @@ impl Teardown {
             }
             let answer = ask(
                 &format!(
-                    "This destroys the protected stage {stage} and its database. Type the stage name to confirm: "
+                    "This destroys the protected stage {stage} and its database (turn its deletion protection off first: docs/runbooks/teardown.md). Type the stage name to confirm: "
                 ),
                 answers,
             )?;
