@@ -20,6 +20,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for the liveness check of a reused connection before replacing it.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 const APPLICATION_NAME: &str = "pmp-api";
+/// The roots of ACM's public certificates, hence of the RDS Proxy's (see the file's header).
+const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
 /// Where and how to connect, read once at start-up (reading it opens nothing).
 #[derive(Clone, PartialEq, Eq)]
@@ -54,7 +56,8 @@ pub struct IamConfig {
 impl IamConfig {
     /// Connection options for one new connection; `token` is its password. TLS with full verification: IAM
     /// authentication requires TLS anyway, and `verify-full` also checks the proxy's host name. RDS Proxy presents
-    /// ACM-issued public certificates, so the bundled webpki (Mozilla) roots verify it; no RDS CA bundle is needed.
+    /// ACM-issued public certificates, so public roots verify it (no RDS CA bundle): the Amazon Trust Services roots
+    /// those certificates chain to are embedded, so verification does not depend on the image's CA store.
     pub fn connect_options(&self, token: &str) -> PgConnectOptions {
         PgConnectOptions::new_without_pgpass()
             .host(&self.host)
@@ -63,6 +66,7 @@ impl IamConfig {
             .username(&self.user)
             .password(token)
             .ssl_mode(PgSslMode::VerifyFull)
+            .ssl_root_cert_from_pem(AMAZON_TRUST_SERVICES_ROOTS.to_vec())
             .application_name(APPLICATION_NAME)
     }
 }
@@ -294,6 +298,44 @@ mod tests {
         assert_eq!(options.get_username(), "pmp_api");
         assert_eq!(options.get_database(), Some("pmp"));
         assert_eq!(options.get_application_name(), Some(APPLICATION_NAME));
+    }
+
+    #[test]
+    fn the_embedded_roots_are_the_amazon_trust_services_roots() {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+
+        let pem = std::str::from_utf8(AMAZON_TRUST_SERVICES_ROOTS).expect("PEM is ASCII");
+        let fingerprints: Vec<String> = pem
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| {
+                let body: String = block
+                    .split("-----END CERTIFICATE-----")
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect();
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .expect("base64 DER");
+                Sha256::digest(der)
+                    .iter()
+                    .map(|byte| format!("{byte:02X}"))
+                    .collect()
+            })
+            .collect();
+        // Published at https://www.amazontrust.com/repository/ (and in Mozilla's root store).
+        assert_eq!(
+            fingerprints,
+            [
+                "8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E", // Amazon Root CA 1
+                "1BA5B2AA8C65401A82960118F80BEC4F62304D83CEC4713A19C39C011EA46DB4", // Amazon Root CA 2
+                "18CE6CFE7BF14E60B2E347B8DFE868CB31D02EBB3ADA271569F50343B46DB3A4", // Amazon Root CA 3
+                "E35D28419ED02025CFA69038CD623962458DA5C695FBDEA3C22B0BFB25897092", // Amazon Root CA 4
+                "568D6905A2C88708A4B3025190EDCFEDB1974A606A13C6E5290FCB2AE63EDAB5", // Starfield Services G2
+            ]
+        );
     }
 
     #[test]
