@@ -24,6 +24,8 @@ pub struct Cluster {
     admin: PgConnectOptions,
     next: AtomicU32,
     created: Mutex<Vec<String>>,
+    /// The harness's own server speaks TLS with a self-signed certificate for `localhost`; unknown for DATABASE_URL.
+    pub own_tls_server: bool,
 }
 
 impl Cluster {
@@ -119,7 +121,7 @@ pub fn start() -> Result<Guard, String> {
         let admin = PgConnectOptions::from_str(&url)
             .map_err(|e| format!("DATABASE_URL is not a valid URL: {e}"))?;
         return Ok(Guard {
-            cluster: cluster(admin),
+            cluster: cluster(admin, false),
             server: None,
         });
     }
@@ -131,18 +133,19 @@ pub fn start() -> Result<Guard, String> {
         .username("postgres")
         .database("postgres");
     Ok(Guard {
-        cluster: cluster(admin),
+        cluster: cluster(admin, true),
         server: Some(server),
     })
 }
 
-fn cluster(admin: PgConnectOptions) -> std::sync::Arc<Cluster> {
+fn cluster(admin: PgConnectOptions, own_tls_server: bool) -> std::sync::Arc<Cluster> {
     // Statement logs of every test would drown the output.
     let admin = admin.disable_statement_logging();
     std::sync::Arc::new(Cluster {
         admin,
         next: AtomicU32::new(0),
         created: Mutex::new(Vec::new()),
+        own_tls_server,
     })
 }
 
@@ -218,6 +221,32 @@ impl Server {
                 String::from_utf8_lossy(&output.stderr).trim()
             ));
         }
+        // TLS with a throwaway self-signed certificate, so that the function's certificate verification is tested
+        // against a real server (the server requires no client TLS: trust authentication on loopback).
+        let (cert, key) = (
+            server.dir.path().join("server.crt"),
+            server.dir.path().join("server.key"),
+        );
+        let output = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext"])
+            // A leaf certificate (not a CA), like a real server's.
+            .args(["basicConstraints=critical,CA:FALSE", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .map_err(|e| format!("cannot run openssl to make the test server's certificate (install openssl): {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "openssl failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        if as_postgres {
+            chown_to_postgres(&cert)?;
+            chown_to_postgres(&key)?;
+        }
         // A free port can be taken between the probe and the bind: try a few.
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -246,7 +275,11 @@ impl Server {
                     "-c",
                     "full_page_writes=off",
                 ])
-                .args(["-c", "max_connections=100"])
+                .args(["-c", "max_connections=100", "-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log_file)
