@@ -31,10 +31,10 @@ const RESULTS: &str = "target/bench/latest.json";
 #[derive(Debug, Args)]
 pub struct Bench {
     /// Cold starts of each program (process start to first answer).
-    #[arg(long, default_value_t = 20, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N")]
     pub cold: usize,
     /// Warm invocations of each program, counted after a warm-up.
-    #[arg(long, default_value_t = 2000, value_name = "N")]
+    #[arg(long, default_value_t = 5000, value_name = "N")]
     pub warm: usize,
 }
 
@@ -219,7 +219,7 @@ mod tests {
                 "$ cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda/arm64 --package pmp-api --example hello_baseline",
                 "$ cargo build --release --package pmp-api --bin bootstrap --message-format=json-render-diagnostics",
                 "$ cargo build --release --package pmp-api --example hello_baseline --message-format=json-render-diagnostics",
-                "# time both programs (20 cold starts, 2000 warm invocations each) and write target/bench/latest.json",
+                "# time both programs (100 cold starts, 5000 warm invocations each) and write target/bench/latest.json",
             ]
         );
     }

@@ -39,7 +39,7 @@ impl Unit {
 
     fn format(self, value: f64) -> String {
         match self {
-            Unit::Megabytes => format!("{value:.2} MB"),
+            Unit::Megabytes => format!("{value:.3} MB"),
             Unit::Milliseconds => format!("{value:.2} ms"),
             Unit::Microseconds => format!("{value:.0} µs"),
         }
@@ -314,7 +314,7 @@ mod tests {
         );
         let table = table(&rows);
         assert!(
-            table.contains("| zip size (arm64) | 1.20 MB | 0.60 MB | 2.00 | ≤ 1.30 MB | ✓ |"),
+            table.contains("| zip size (arm64) | 1.200 MB | 0.600 MB | 2.00 | ≤ 1.300 MB | ✓ |"),
             "{table}"
         );
         assert!(
