@@ -206,8 +206,8 @@ mod tests {
     #[test]
     fn bench_builds_both_zips_and_both_native_programs_before_timing() {
         let lines = Bench {
-            cold: 20,
-            warm: 2000,
+            cold: 100,
+            warm: 5000,
         }
         .procedure(&ctx("dev"), &mut Installs::none())
         .rendered();
