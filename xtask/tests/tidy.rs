@@ -88,14 +88,23 @@ const VALUED_OPTIONS: &[&str] = &[
 /// option's value.
 fn command_word(rest: &str) -> Option<String> {
     let line = rest.lines().next().unwrap_or_default();
-    let mut words = line
-        .split_whitespace()
-        .map(|word| word.trim_matches(|c: char| "`*|,.;:()'\"".contains(c)));
+    let mut words = line.split_whitespace().map(|word| {
+        // Only the word itself: Markdown, HTML and table punctuation around it are not part of a command.
+        let start = word.trim_start_matches(|c: char| "`*|(\"'".contains(c));
+        if start.starts_with('<') {
+            return start;
+        }
+        let end = start
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_=".contains(c)))
+            .unwrap_or(start.len());
+        &start[..end]
+    });
     while let Some(word) = words.next() {
         if VALUED_OPTIONS.contains(&word) {
             words.next();
-        } else if !word.starts_with('-') && !word.is_empty() {
-            return Some(word.to_owned());
+        } else if !word.starts_with('-') {
+            // Empty: the command is written as a placeholder (`…`), not named.
+            return (!word.is_empty()).then(|| word.to_owned());
         }
     }
     None
@@ -116,15 +125,19 @@ fn command_words_skip_options_and_their_values() {
         Some("deploy")
     );
     assert_eq!(command_word("--dry-run").as_deref(), None);
+    assert_eq!(
+        command_word("bootstrap<br/>CloudFormation").as_deref(),
+        Some("bootstrap")
+    );
+    assert_eq!(command_word("`test`: everything").as_deref(), Some("test"));
+    assert_eq!(command_word("…` line").as_deref(), None);
 }
 
-#[test]
-fn the_readme_names_only_real_commands() {
-    let commands = commands_in_help();
-    let readme = read("README.md");
+/// Every `cargo xtask <command>` in `text` names a command of `cargo xtask --help`; returns how many there are.
+fn check_named_commands(path: &str, text: &str, commands: &[String]) -> usize {
     let mut named = 0;
-    for (index, _) in readme.match_indices("cargo xtask ") {
-        let rest = &readme[index + "cargo xtask ".len()..];
+    for (index, _) in text.match_indices("cargo xtask ") {
+        let rest = &text[index + "cargo xtask ".len()..];
         let Some(word) = command_word(rest) else {
             continue;
         };
@@ -133,14 +146,42 @@ fn the_readme_names_only_real_commands() {
         }
         assert!(
             commands.contains(&word),
-            "README names `cargo xtask {word}`, which `cargo xtask --help` does not list ({commands:?})"
+            "{path} names `cargo xtask {word}`, which `cargo xtask --help` does not list ({commands:?})"
         );
         named += 1;
     }
+    named
+}
+
+#[test]
+fn the_readme_names_only_real_commands() {
+    let commands = commands_in_help();
+    let readme = read("README.md");
+    let named = check_named_commands("README.md", &readme, &commands);
     assert!(named >= 10, "the README names only {named} commands");
     for needed in ["cargo xtask local", "cargo xtask test"] {
         assert!(readme.contains(needed), "the README must give `{needed}`");
     }
+}
+
+#[test]
+fn the_docs_and_runbooks_name_only_real_commands() {
+    let commands = commands_in_help();
+    let mut pending = vec![root().join("docs")];
+    let mut pages = 0;
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).expect("docs folder") {
+            let path = entry.expect("docs entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                let text = std::fs::read_to_string(&path).expect("a docs page");
+                check_named_commands(&path.display().to_string(), &text, &commands);
+                pages += 1;
+            }
+        }
+    }
+    assert!(pages >= 10, "only {pages} docs pages found");
 }
 
 #[test]

@@ -56,6 +56,11 @@ impl Validator {
     }
 
     /// Marks the validator as not runnable unless `program` is on PATH.
+    pub fn steps(mut self, steps: impl IntoIterator<Item = Step>) -> Validator {
+        self.steps.extend(steps);
+        self
+    }
+
     pub fn needs_program(mut self, program: &str, hint: &str) -> Validator {
         if self.unavailable.is_none() && !tools::on_path(program) {
             self.unavailable = Some(format!("`{program}` is not installed ({hint})"));
@@ -298,6 +303,7 @@ pub fn validators(root: &Path) -> Vec<Validator> {
     all.extend(policies::validators(root));
     all.extend(gitlab::validators(root));
     all.extend(ci_image::validators(root));
+    all.extend(diagrams(root));
     all
 }
 
@@ -326,6 +332,26 @@ fn cloudformation(root: &Path) -> Vec<Validator> {
                 "cloudformation",
             ],
         )),
+    ]
+}
+
+/// The diagram code still draws (into target/, leaving the committed pictures alone).
+fn diagrams(root: &Path) -> Vec<Validator> {
+    let Ok(steps) = super::diagrams::render_steps(root, "target/diagrams") else {
+        return Vec::new();
+    };
+    let output = root.join("target/diagrams");
+    vec![
+        Validator::new("diagrams render", "docs/diagrams/*.py")
+            .needs_program(
+                "dot",
+                "install Graphviz: apt-get install graphviz / brew install graphviz",
+            )
+            .step(Step::internal("create target/diagrams", move |_| {
+                std::fs::create_dir_all(&output)
+                    .with_context(|| format!("cannot create {}", output.display()))
+            }))
+            .steps(steps),
     ]
 }
 

@@ -39,6 +39,13 @@ impl Diagrams {
 
 /// The Python installs (`python`, empty when .venv is current), then one render per script, in name order.
 fn steps(root: &Path, python: Vec<Step>) -> anyhow::Result<Vec<Step>> {
+    let mut steps = python;
+    steps.extend(render_steps(root, IMAGES)?);
+    Ok(steps)
+}
+
+/// One render per script into `output` (`check` renders into target/ to prove the code still draws).
+pub fn render_steps(root: &Path, output: &str) -> anyhow::Result<Vec<Step>> {
     let mut scripts: Vec<String> = std::fs::read_dir(root.join(SOURCES))
         .with_context(|| format!("cannot read the diagram code in {SOURCES}"))?
         .map(|entry| entry.map(|entry| entry.file_name().to_string_lossy().into_owned()))
@@ -50,16 +57,17 @@ fn steps(root: &Path, python: Vec<Step>) -> anyhow::Result<Vec<Step>> {
         !scripts.is_empty(),
         "{SOURCES} holds no diagram code (*.py)"
     );
-    let mut steps = python;
-    steps.extend(scripts.iter().map(|script| {
-        let stem = script.trim_end_matches(".py");
-        Step::command(
-            format!("render {IMAGES}/{stem}.png from {SOURCES}/{script}"),
-            ".venv/bin/python",
-            [format!("{SOURCES}/{script}"), IMAGES.to_owned()],
-        )
-    }));
-    Ok(steps)
+    Ok(scripts
+        .iter()
+        .map(|script| {
+            let stem = script.trim_end_matches(".py");
+            Step::command(
+                format!("render {output}/{stem}.png from {SOURCES}/{script}"),
+                ".venv/bin/python",
+                [format!("{SOURCES}/{script}"), output.to_owned()],
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]
