@@ -77,6 +77,8 @@ locals {
     "logs:DescribeLogGroups"                 = ["ListWithoutResourceScope"]
     "logs:DescribeIndexPolicies"             = ["ListWithoutResourceScope"]
     "logs:DescribeResourcePolicies"          = ["ListWithoutResourceScope"]
+    "logs:CreateLogDelivery"                 = ["HttpApiAccessLogDelivery"]
+    "logs:PutResourcePolicy"                 = ["HttpApiAccessLogDelivery"]
     "logs:AssociateKmsKey"                   = ["StageLogGroups"]
     "logs:CreateLogGroup"                    = ["StageLogGroups"]
     "logs:DeleteDataProtectionPolicy"        = ["StageLogGroups"]
@@ -172,6 +174,14 @@ locals {
       # their stages, never domain names or VPC links.
       resources = ["${local.apigw}/tags/*%2Fapis%2F*", "${local.apigw}/tags/*/apis/*"]
     }
+    HttpApiAccessLogDelivery = {
+      # A stage with AccessLogSettings: API Gateway checks its caller (this role) for CloudWatch Logs log-delivery
+      # permissions before it turns access logging on ("Insufficient permissions to enable logging" otherwise). The
+      # delivery actions have no resource-level permissions. The registry's Stage handler list does not name them
+      # (see cfn_service_side_actions); the LogGroup handler names two of them.
+      types     = ["AWS::ApiGatewayV2::Stage"]
+      resources = ["*"]
+    }
     ApiGatewayStageDomain = {
       types = local.domain_types
       resources = [
@@ -187,14 +197,23 @@ locals {
     "LambdaFunction", "LambdaPermissionForApiGateway", "PassLambdaRoleToLambda", "ReadStageArtifacts",
     "KmsViaLambdaAndS3", "KmsGrantForLambda", "StageLogGroups", "StageAlarms", "ListWithoutResourceScope",
     "ApiGatewayCreateStageApi", "ApiGatewayStageApi", "ApiGatewayApiChildren", "ApiGatewayTagApis",
-    "ApiGatewayStageDomain",
+    "HttpApiAccessLogDelivery", "ApiGatewayStageDomain",
   ]
 
+  # Actions a service checks on the caller beyond the registry's handler lists (API Gateway's access-logging
+  # documentation for HTTP APIs), granted where their statement's resource types are in the template.
+  cfn_service_side_actions = {
+    HttpApiAccessLogDelivery = [
+      "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies", "logs:GetLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+    ]
+  }
+
   cfn_statement_actions = {
-    for sid in local.cfn_statement_order : sid => sort([
+    for sid in local.cfn_statement_order : sid => sort(distinct(concat([
       for a in local.granted_actions_lc : local.action_statements_lc[a].action
       if contains(keys(local.action_statements_lc), a) && contains(try(local.action_statements_lc[a].sids, []), sid)
-    ])
+    ], lookup(local.cfn_service_side_actions, sid, []))))
     if length(setintersection(try(local.cfn_statement_defs[sid].types, var.cloudformation_resource_types), var.cloudformation_resource_types)) > 0
   }
 

@@ -174,8 +174,6 @@ variable "excluded_handler_actions" {
     "apigateway:TagResource"                 = "not an IAM action: API Gateway authorizes TagResource as apigateway:POST on /tags/* (Sid ApiGatewayTagApis)"
     "apigateway:UntagResource"               = "not an IAM action: API Gateway authorizes UntagResource as apigateway:DELETE on /tags/* (Sid ApiGatewayTagApis)"
     "firehose:TagDeliveryStream"             = "log delivery to Firehose is not configured on any log group"
-    "logs:CreateLogDelivery"                 = "log delivery (vended logs) is not configured; the action has no resource-level permission"
-    "logs:PutResourcePolicy"                 = "LogGroup ResourcePolicyDocument is not used; the action is account-wide and would let the role rewrite log resource policies"
     "logs:DeleteResourcePolicy"              = "LogGroup ResourcePolicyDocument is not used; account-wide like PutResourcePolicy"
     "logs:PutIndexPolicy"                    = "LogGroup FieldIndexPolicies are not used; no resource-level permission"
     "logs:DeleteIndexPolicy"                 = "LogGroup FieldIndexPolicies are not used; no resource-level permission"

@@ -46,6 +46,9 @@ run "star_resource_only_where_iam_allows_nothing_else" {
             "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
             "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "logs:DescribeLogGroups", "logs:DescribeIndexPolicies",
             "logs:DescribeResourcePolicies", "cloudformation:ValidateTemplate",
+            # HTTP API access logging: API Gateway checks these on the deployment role; none has a resource scope.
+            "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
           ], a)
         ] if contains(flatten([s.Resource]), "*") && s.Effect == "Allow"
       ]
@@ -153,7 +156,7 @@ run "deployment_role_is_scoped_to_the_stage" {
     condition = alltrue(flatten([
       for s in jsondecode(output.identity_policies["cloudformation"]).Statement : [
         for r in flatten([s.Resource]) :
-        strcontains(r, "pmp-api-dev") || r == var.kms_key_arn || (r == "*" && s.Sid == "ListWithoutResourceScope") || (startswith(r, "arn:aws:apigateway:eu-central-1::/") && startswith(s.Sid, "ApiGateway")) || s.Effect == "Deny"
+        strcontains(r, "pmp-api-dev") || r == var.kms_key_arn || (r == "*" && contains(["ListWithoutResourceScope", "HttpApiAccessLogDelivery"], s.Sid)) || (startswith(r, "arn:aws:apigateway:eu-central-1::/") && startswith(s.Sid, "ApiGateway")) || s.Effect == "Deny"
       ]
     ]))
     error_message = "A deployment-role permission is not scoped to the stage's resources."
