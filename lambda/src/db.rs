@@ -15,8 +15,8 @@ use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::iam_token::{AwsCredentials, rds_auth_token};
 
-/// Longest wait for a new connection: fail with a clear error well before the function's own timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a new connection: half the shortest function timeout (10 s in dev), so the clear error comes first.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the liveness check of a reused connection before replacing it.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 const APPLICATION_NAME: &str = "pmp-api";

@@ -5,7 +5,8 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.region
   major     = split(".", var.engine_version)[0]
-  log_types = ["postgresql", "upgrade"]
+  # iam-db-auth-error: why an IAM sign-in (the function's, through the proxy) was refused.
+  log_types = ["postgresql", "upgrade", "iam-db-auth-error"]
 }
 
 resource "aws_db_subnet_group" "this" {

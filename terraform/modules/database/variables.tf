@@ -137,8 +137,8 @@ variable "proxy_idle_client_timeout_seconds" {
 }
 
 variable "proxy_connection_borrow_timeout_seconds" {
-  description = "How long a client waits for a free database connection before the proxy gives up, seconds. Short: with the bound right it should never wait."
+  description = "How long a client waits for a free database connection before the proxy gives up, seconds. Short, below the function's timeout (10 s dev, 15 s prod), so the function answers with a clear error instead of being killed; with the bound right it should never wait."
   type        = number
-  default     = 30
+  default     = 5
   nullable    = false
 }

@@ -53,10 +53,24 @@ data "aws_iam_policy_document" "key" {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
     }
+
+    # Only alarms of this account and region (confused-deputy guard, as on the topic's own policy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+    }
   }
 
-  # The services that use the key on behalf of this account's principals. The principal is the account, so each caller
-  # still needs its own IAM permission; this statement only narrows that use to these services (and names them).
+  # The services that use the key on behalf of this account's principals. It documents them rather than narrowing
+  # anything: the administration statement above already lets the account's IAM policies grant any use of the key,
+  # so each caller's own IAM permission (kms:ViaService-scoped in this repository's policies) is what limits it.
   statement {
     sid       = "AccountPrincipalsThroughStageServices"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"]

@@ -22,7 +22,7 @@ locals {
         operator    = "LessThanThreshold", threshold = floor(var.db_allocated_storage_gib * 1073741824 * var.low_storage_percent / 100), period = 300, periods = 2, missing = "missing"
       }
       "db-connections" = {
-        description = "Database connections above ${var.db_connections_threshold}: more than the proxy may open, so something bypasses it."
+        description = "Database connections above ${var.db_connections_threshold} (the alarm share of max_connections): the instance is close to refusing connections, so something opens more than the proxy's budget."
         namespace   = "AWS/RDS", metric = "DatabaseConnections", dimensions = local.db, statistic = "Maximum"
         operator    = "GreaterThanThreshold", threshold = var.db_connections_threshold, period = 60, periods = 5, missing = "missing"
       }

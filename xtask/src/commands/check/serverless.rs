@@ -24,7 +24,7 @@ pub const PLACEHOLDER_PARAMS: &[(&str, &str)] = &[
     ),
     ("dbProxyResourceId", "prx-0aaaaaaaaaaaaaaa1"),
     ("dbName", "pmp"),
-    ("dbUser", "pmp_admin"),
+    ("dbUser", "pmp_api"),
     (
         "dataBucketName",
         "pmp-placeholder-data-123456789012-eu-central-1",
