@@ -52,35 +52,9 @@ pub fn run_one(
     match &step.work {
         Work::Internal(action) => action(outputs),
         Work::Command {
-            program,
-            args,
-            env,
-            path_prefix,
-            capture,
+            program, capture, ..
         } => {
-            let lookup = |key: &str| outputs.get(key).cloned();
-            let unresolved =
-                |key: &str| anyhow::anyhow!("internal error: no earlier step produced `{key}`");
-            let args = args
-                .iter()
-                .map(|arg| arg.resolve(lookup).map_err(unresolved))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut command: Command = sh.cmd(program).args(&args).into();
-            if let Some(folder) = path_prefix {
-                let mut path = vec![sh.current_dir().join(folder)];
-                path.extend(std::env::split_paths(
-                    &std::env::var_os("PATH").unwrap_or_default(),
-                ));
-                command.env(
-                    "PATH",
-                    std::env::join_paths(path)
-                        .context("PATH holds a folder with a `:` in its name")?,
-                );
-            }
-            for (name, value) in env {
-                command.env(name, value.resolve(lookup).map_err(unresolved)?);
-            }
-            let line = shown_line(program, &args);
+            let (mut command, line) = command_for(sh, step, outputs)?;
             if let Some(log) = log {
                 // Logged commands are validators: none of them may wait for input (parliament reads stdin otherwise).
                 command
@@ -122,6 +96,46 @@ pub fn run_one(
             Ok(())
         }
     }
+}
+
+/// The process a command step describes, with its outputs resolved, and the line that names it in messages.
+pub fn command_for(
+    sh: &Shell,
+    step: &Step,
+    outputs: &Outputs,
+) -> anyhow::Result<(Command, String)> {
+    let Work::Command {
+        program,
+        args,
+        env,
+        path_prefix,
+        ..
+    } = &step.work
+    else {
+        bail!("internal error: `{}` is not a command", step.purpose);
+    };
+    let lookup = |key: &str| outputs.get(key).cloned();
+    let unresolved =
+        |key: &str| anyhow::anyhow!("internal error: no earlier step produced `{key}`");
+    let args = args
+        .iter()
+        .map(|arg| arg.resolve(lookup).map_err(unresolved))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut command: Command = sh.cmd(program).args(&args).into();
+    if let Some(folder) = path_prefix {
+        let mut path = vec![sh.current_dir().join(folder)];
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        command.env(
+            "PATH",
+            std::env::join_paths(path).context("PATH holds a folder with a `:` in its name")?,
+        );
+    }
+    for (name, value) in env {
+        command.env(name, value.resolve(lookup).map_err(unresolved)?);
+    }
+    Ok((command, shown_line(program, &args)))
 }
 
 fn shown_line(program: &str, args: &[String]) -> String {

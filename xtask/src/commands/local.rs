@@ -21,7 +21,7 @@ use super::migrate::redact;
 use crate::Ctx;
 use crate::preflight;
 use crate::runner;
-use crate::step::{Arg, Outputs, Part, Step, Work};
+use crate::step::{Arg, Outputs, Part, Step};
 use crate::tools::{self, Installs};
 
 mod http;
@@ -551,42 +551,9 @@ fn start(
     Ok(())
 }
 
-/// The command a step describes, as the runner would build it, for a service that keeps running.
+/// The command a step describes, built by the runner, for a service that keeps running.
 fn command(sh: &Shell, step: &Step, outputs: &Outputs) -> anyhow::Result<Command> {
-    let Work::Command {
-        program,
-        args,
-        env,
-        path_prefix,
-        ..
-    } = &step.work
-    else {
-        bail!("internal error: a service must be a command");
-    };
-    let lookup = |key: &str| outputs.get(key).cloned();
-    let resolve = |arg: &Arg| {
-        arg.resolve(lookup)
-            .map_err(|key| anyhow::anyhow!("internal error: no value for `{key}`"))
-    };
-    let mut command = Command::new(program);
-    command.current_dir(sh.current_dir());
-    for arg in args {
-        command.arg(resolve(arg)?);
-    }
-    if let Some(folder) = path_prefix {
-        let mut path = vec![sh.current_dir().join(folder)];
-        path.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        command.env(
-            "PATH",
-            std::env::join_paths(path).context("PATH holds a folder with a `:` in its name")?,
-        );
-    }
-    for (name, value) in env {
-        command.env(name, resolve(value)?);
-    }
-    Ok(command)
+    crate::runner::command_for(sh, step, outputs).map(|(command, _)| command)
 }
 
 #[cfg(test)]

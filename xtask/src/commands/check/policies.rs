@@ -33,17 +33,7 @@ pub fn validators(root: &Path) -> Vec<Validator> {
             format!("{RENDER_ROOT} outputs → {RENDERED}/*.json"),
         )
         .needs_program("terraform", "install Terraform 1.10 or later")
-        .step(Step::command(
-            "initialise the render root (no provider)",
-            "terraform",
-            [
-                chdir.as_str(),
-                "init",
-                "-backend=false",
-                "-input=false",
-                "-no-color",
-            ],
-        ))
+        .step(super::terraform::init_without_backend(&chdir, "initialise the render root (no provider)"))
         .step(Step::command(
             "evaluate the policy documents",
             "terraform",

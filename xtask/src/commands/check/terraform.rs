@@ -45,16 +45,9 @@ pub fn validators(root: &Path) -> Vec<Validator> {
                 format!("terraform/{shown}/tests/*.tftest.hcl"),
             )
             .needs_program("terraform", TERRAFORM_HINT)
-            .step(Step::command(
+            .step(init_without_backend(
+                &chdir,
                 "initialise the provider-free module",
-                "terraform",
-                [
-                    chdir.as_str(),
-                    "init",
-                    "-backend=false",
-                    "-input=false",
-                    "-no-color",
-                ],
             ))
             .step(Step::command(
                 "run its tests",
@@ -101,6 +94,15 @@ pub fn validators(root: &Path) -> Vec<Validator> {
         )),
     );
     all
+}
+
+/// `terraform init` of a folder that keeps no state remotely (tests, the policy render root).
+pub fn init_without_backend(chdir: &str, purpose: &str) -> Step {
+    Step::command(
+        purpose,
+        "terraform",
+        [chdir, "init", "-backend=false", "-input=false", "-no-color"],
+    )
 }
 
 /// Modules with `terraform test` files: the provider-free logic (concurrency, policies, SSM contract).
