@@ -32,3 +32,28 @@ pub fn state_key(stage: &Stage) -> String {
 pub fn ssm_parameter(stage: &Stage, name: &str) -> String {
     format!("/pmp/{stage}/{name}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::build_zip_path_template;
+
+    /// serverless.yml writes these names in its own syntax; a rename on either side must fail here.
+    #[test]
+    fn serverless_yml_agrees_with_the_names_xtask_uses() {
+        let serverless = std::fs::read_to_string(crate::project_root().join("serverless.yml"))
+            .expect("serverless.yml");
+        let stage =
+            crate::stage::Stage::known("dev", &crate::project_root()).expect("dev is known");
+        assert!(serverless.contains(&format!("service: {SERVICE}\n")));
+        assert_eq!(function(&stage), format!("{SERVICE}-dev-api"));
+        assert!(
+            serverless.contains("name: ${self:service}-${sls:stage}-api"),
+            "the function's name"
+        );
+        assert!(
+            serverless.contains(&format!("artifact: {}", build_zip_path_template())),
+            "the zip `cargo xtask build` makes"
+        );
+    }
+}

@@ -45,7 +45,17 @@ pub struct Build {
 
 /// Where the zip lands, relative to the repository root (serverless.yml's `package.artifact`).
 pub fn zip_path(arch: Arch) -> String {
-    format!("target/lambda/{}/bootstrap/bootstrap.zip", arch.name())
+    zip_path_for(arch.name())
+}
+
+fn zip_path_for(arch: &str) -> String {
+    format!("target/lambda/{arch}/bootstrap/bootstrap.zip")
+}
+
+/// The same path as serverless.yml writes it, with its architecture parameter.
+#[cfg(test)]
+pub fn zip_path_template() -> String {
+    zip_path_for("${param:architecture}")
 }
 
 impl Build {

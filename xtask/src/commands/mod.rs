@@ -139,6 +139,9 @@ impl Procedure {
     }
 }
 
+#[cfg(test)]
+pub use build::zip_path_template as build_zip_path_template;
+
 /// What the deployment commands must install first, looked up on this machine.
 pub fn pipeline_installs(ctx: &Ctx) -> Installs {
     Installs::detect(&ctx.root)
