@@ -1,5 +1,10 @@
 # dev: cheap and disposable. stage and region come from `cargo xtask --stage dev --region ...`, not from here.
 
+# PLACEHOLDER (the AWS documentation's example id, also moto's default account (cargo xtask rehearse)): the AWS account this stage lives in. Replace it with the real id before the first
+# bootstrap. xtask and Terraform (allowed_account_ids) refuse to touch any other account, and prod needs an
+# account of its own (docs/decisions/0009-one-account-per-stage.md).
+account_id = "123456789012"
+
 # Replace with the team's real zone, domain, project and third-party API before the first plan.
 hosted_zone_name    = "example.com"
 create_hosted_zone  = false

@@ -1,5 +1,10 @@
 # prod: highly available and kept. stage and region come from `cargo xtask --stage prod --region ...`, not from here.
 
+# PLACEHOLDER (a made-up id): the AWS account this stage lives in. Replace it with the real id before the first
+# bootstrap. xtask and Terraform (allowed_account_ids) refuse to touch any other account, and prod needs an
+# account of its own (docs/decisions/0009-one-account-per-stage.md).
+account_id = "210987654321"
+
 # Replace with the team's real zone, domain, project and third-party API before the first plan.
 hosted_zone_name    = "example.com"
 create_hosted_zone  = false
