@@ -11,9 +11,7 @@ create_hosted_zone  = false
 api_domain_name     = "api.dev.example.com"
 gitlab_project_path = "pmp/pmp-api"
 gitlab_allowed_refs = ["main"]
-# Empty: this stage creates the account's GitLab OIDC provider.
-gitlab_oidc_provider_arn = ""
-third_party_api_url      = "https://api.example.net"
+third_party_api_url = "https://api.example.net"
 
 # One NAT gateway (one egress address; egress stops if its AZ fails), no interface endpoints.
 vpc_cidr                = "10.20.0.0/16"

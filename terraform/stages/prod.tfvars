@@ -11,9 +11,9 @@ create_hosted_zone  = false
 api_domain_name     = "api.example.com"
 gitlab_project_path = "pmp/pmp-api"
 gitlab_allowed_refs = ["main"]
-# Empty creates the GitLab OIDC provider here; if dev lives in the same account, put dev's provider ARN instead.
-gitlab_oidc_provider_arn = ""
-third_party_api_url      = "https://api.example.net"
+# Only pipelines of protected tags release-* may assume prod's deploy role (protect the pattern in GitLab).
+gitlab_release_tag_pattern = "release-*"
+third_party_api_url        = "https://api.example.net"
 
 # One NAT gateway per AZ (three egress addresses to allow-list; an AZ failure leaves the others working).
 vpc_cidr                = "10.30.0.0/16"
