@@ -41,5 +41,4 @@ module "deployer" {
   gitlab_oidc_provider_arn    = module.iam_policies.gitlab_oidc_provider_arn
   plan_trust_policy           = module.iam_policies.plan_trust_policy
   plan_policy                 = module.iam_policies.plan_policy
-  gitlab_url                  = var.gitlab_url
 }
