@@ -74,11 +74,11 @@ locals {
         {
           # An IMPORT change set adopts existing resources into the stack, and the deployment role would then manage
           # them: with a shared account, another stage's. osls never imports. The key is present only in import
-          # requests; the statement follows the CloudFormation guide's "Deny all CloudFormation import operations"
+          # requests (the import type is fixed when the change set is created, so denying creation suffices); the statement follows the CloudFormation guide's "Deny all CloudFormation import operations"
           # example: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/security_iam_id-based-policy-examples.html
           Sid      = "DenyImportChangeSets"
           Effect   = "Deny"
-          Action   = ["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"]
+          Action   = ["cloudformation:CreateChangeSet"]
           Resource = ["*"]
           Condition = {
             "ForAnyValue:StringLike" = { "cloudformation:ImportResourceTypes" = ["*"] }

@@ -44,7 +44,7 @@ run "dev" {
           for r in flatten([s.Resource]) : (
             startswith(r, "arn:aws:apigateway:eu-central-1::/") ||
             startswith(r, "arn:aws:route53:::hostedzone/Z0DEV456789ABCDEFGHIJ") ||
-            can(regex("^arn:aws:s3:::pmp-(api-dev-[a-z]+|terraform-state)-123456789012-eu-central-1(/.*)?$", r))
+            can(regex("^arn:aws:s3:::pmp-(api-dev-[a-z*]+|terraform-state)-123456789012-eu-central-1(/.*)?$", r))
           ) if r != "*" && try(split(":", r)[4], "*") == ""
         ] if s.Effect == "Allow"
       ]
@@ -105,7 +105,7 @@ run "deployer_cannot_import_resources_into_its_stack" {
       ] == [{
         Sid       = "DenyImportChangeSets"
         Effect    = "Deny"
-        Action    = ["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"]
+        Action    = ["cloudformation:CreateChangeSet"]
         Resource  = ["*"]
         Condition = { "ForAnyValue:StringLike" = { "cloudformation:ImportResourceTypes" = ["*"] } }
     }]
