@@ -24,7 +24,7 @@ use crate::tools::Installs;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Once per account and region: deploy the KMS key stack, then the Terraform state bucket stack.
+    /// Once per account and region: deploy the KMS key, Terraform state bucket and account layer stacks.
     Bootstrap(bootstrap::Bootstrap),
     /// Initialise Terraform with the stage's S3 backend and save a plan of the stage for review.
     Plan(terraform::Plan),
