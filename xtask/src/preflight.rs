@@ -198,15 +198,6 @@ impl AccountGuard {
         })
     }
 
-    /// The line a dry run prints after the identity call.
-    pub fn describe(&self) -> String {
-        format!(
-            "# stop unless the caller is in account {} (terraform/stages/{}.tfvars) and, with PMP_IDENTITY or in CI, is \
-             the identity that the job names",
-            self.account_id, self.stage
-        )
-    }
-
     /// Compares the caller (`aws sts get-caller-identity` Arn) with the stage's account and the expected principals.
     pub fn check(&self, caller_arn: &str) -> anyhow::Result<()> {
         let (account, principal) = parse_caller(caller_arn).with_context(|| {
@@ -237,6 +228,14 @@ impl AccountGuard {
         }
         Ok(())
     }
+}
+
+/// What the guard checks, as the comment line a dry run prints (a dry run reads no environment and runs nothing).
+pub fn guard_line(stage: &str, account_id: &str) -> String {
+    format!(
+        "# stop unless the caller is in account {account_id} (terraform/stages/{stage}.tfvars) and, with PMP_IDENTITY or \
+         in CI, is the identity that the job names"
+    )
 }
 
 /// The principal names an identity kind may have in a stage (docs/iam.md, "Principals").

@@ -559,3 +559,20 @@ fn an_unexpected_identity_in_ci_stops_before_any_change() {
     let output = sandbox.run(&["deploy", "--stage", "dev", "--no-build"], &right);
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+/// A dry run in CI (the `test` job) reads no credentials environment: it prints the check, it does not make it.
+#[test]
+fn a_dry_run_in_ci_needs_no_identity() {
+    let sandbox = Sandbox::new("dry-run-ci", PROGRAMS);
+    let output = sandbox.run(
+        &["apply", "--dry-run", "--stage", "dev"],
+        &[("GITLAB_CI", "true"), ("AWS_ROLE_ARN", "")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("$ aws sts get-caller-identity"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}

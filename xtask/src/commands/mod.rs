@@ -129,9 +129,9 @@ impl Procedure {
     pub fn dry_run_lines(&self, ctx: &Ctx) -> anyhow::Result<Vec<String>> {
         let mut lines = Vec::new();
         if self.touches_aws {
-            let guard = account_guard(ctx)?;
+            let account = ctx.stage.account_id(&ctx.root)?;
             lines.push(preflight::caller_identity(&ctx.region).render());
-            lines.push(guard.describe());
+            lines.push(preflight::guard_line(ctx.stage.name(), &account));
         }
         lines.extend(self.rendered());
         Ok(lines)
