@@ -1,5 +1,6 @@
 # Every IAM principal of the stage. The documents are built and tested in the provider-free modules/iam_policies;
-# modules/deployer creates the roles, the deployer's policies, group, user and OIDC role from them.
+# modules/deployer creates the roles, the deployer's policies, group, user, OIDC deploy role and read-only plan role
+# from them. The GitLab OIDC provider they trust belongs to the account layer (cloudformation/account.yml).
 module "iam_policies" {
   source = "./modules/iam_policies"
 
@@ -23,7 +24,8 @@ module "iam_policies" {
   gitlab_url               = var.gitlab_url
   gitlab_project_path      = var.gitlab_project_path
   gitlab_allowed_refs      = var.gitlab_allowed_refs
-  gitlab_oidc_provider_arn = var.gitlab_oidc_provider_arn
+  # A protected stage's deploy and apply roles trust only its release tags (docs/iam.md).
+  gitlab_release_tag_pattern = var.gitlab_release_tag_pattern
 }
 
 module "deployer" {
@@ -36,6 +38,7 @@ module "deployer" {
   cloudformation_policy       = module.iam_policies.cloudformation_policy
   deployer_policies           = module.iam_policies.deployer_policies
   gitlab_oidc_trust_policy    = module.iam_policies.gitlab_oidc_trust_policy
-  create_gitlab_oidc_provider = var.gitlab_oidc_provider_arn == ""
-  gitlab_url                  = var.gitlab_url
+  gitlab_oidc_provider_arn    = module.iam_policies.gitlab_oidc_provider_arn
+  plan_trust_policy           = module.iam_policies.plan_trust_policy
+  plan_policy                 = module.iam_policies.plan_policy
 }

@@ -22,6 +22,17 @@ variable "region" {
   }
 }
 
+variable "account_id" {
+  description = "The AWS account the stage lives in (stages/<stage>.tfvars). The provider refuses credentials of any other account (allowed_account_ids); a protected stage has an account of its own (docs/decisions/0009-one-account-per-stage.md)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be the 12-digit id of the stage's AWS account."
+  }
+}
+
 # --- Domain -----------------------------------------------------------------------------------------------------------
 
 variable "hosted_zone_name" {
@@ -90,15 +101,18 @@ variable "gitlab_allowed_refs" {
   }
 }
 
-variable "gitlab_oidc_provider_arn" {
-  description = "ARN of an existing IAM OIDC provider for gitlab_url. Empty: create it here (one per account and URL, so the second stage in an account passes the first one's ARN)."
+variable "gitlab_release_tag_pattern" {
+  description = "Protected tag pattern (e.g. release-*) whose pipelines alone may assume the stage's deploy role; null: the branches in gitlab_allowed_refs. Required for prod: AWS sees only the id_token's project and ref, never the GitLab environment."
   type        = string
-  default     = ""
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = var.gitlab_oidc_provider_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$", var.gitlab_oidc_provider_arn))
-    error_message = "gitlab_oidc_provider_arn must be empty or an IAM OIDC provider ARN."
+    condition     = var.gitlab_release_tag_pattern != null || var.stage != "prod"
+    error_message = "prod needs gitlab_release_tag_pattern: its deploy role must trust only protected release tags, not a branch every maintainer pipeline runs on."
+  }
+  validation {
+    condition     = var.gitlab_release_tag_pattern == null || can(regex("^[A-Za-z0-9._/-]+\\*?$", var.gitlab_release_tag_pattern))
+    error_message = "gitlab_release_tag_pattern must be a tag name or prefix, optionally ending in one `*` (e.g. release-*)."
   }
 }
 

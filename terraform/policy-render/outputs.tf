@@ -54,3 +54,13 @@ output "coverage_cloudformation" {
   description = "Per CloudFormation resource type: the handler actions granted to the deployment role and those excluded (with the reason); `cargo xtask check` compares it with the generated template."
   value       = module.iam_policies.cloudformation_coverage
 }
+
+output "policy_plan" {
+  description = "Read-only plan role pmp-api-dev-plan: permissions."
+  value       = module.iam_policies.plan_policy
+}
+
+output "trust_plan" {
+  description = "Read-only plan role: trust policy."
+  value       = module.iam_policies.plan_trust_policy
+}

@@ -1,14 +1,17 @@
 # dev: cheap and disposable. stage and region come from `cargo xtask --stage dev --region ...`, not from here.
 
+# PLACEHOLDER (the AWS documentation's example id, also moto's default account (cargo xtask rehearse)): the AWS account this stage lives in. Replace it with the real id before the first
+# bootstrap. xtask and Terraform (allowed_account_ids) refuse to touch any other account, and prod needs an
+# account of its own (docs/decisions/0009-one-account-per-stage.md).
+account_id = "123456789012"
+
 # Replace with the team's real zone, domain, project and third-party API before the first plan.
 hosted_zone_name    = "example.com"
 create_hosted_zone  = false
 api_domain_name     = "api.dev.example.com"
 gitlab_project_path = "pmp/pmp-api"
 gitlab_allowed_refs = ["main"]
-# Empty: this stage creates the account's GitLab OIDC provider.
-gitlab_oidc_provider_arn = ""
-third_party_api_url      = "https://api.example.net"
+third_party_api_url = "https://api.example.net"
 
 # One NAT gateway (one egress address; egress stops if its AZ fails), no interface endpoints.
 vpc_cidr                = "10.20.0.0/16"

@@ -1,14 +1,19 @@
 # prod: highly available and kept. stage and region come from `cargo xtask --stage prod --region ...`, not from here.
 
+# PLACEHOLDER (a made-up id): the AWS account this stage lives in. Replace it with the real id before the first
+# bootstrap. xtask and Terraform (allowed_account_ids) refuse to touch any other account, and prod needs an
+# account of its own (docs/decisions/0009-one-account-per-stage.md).
+account_id = "210987654321"
+
 # Replace with the team's real zone, domain, project and third-party API before the first plan.
 hosted_zone_name    = "example.com"
 create_hosted_zone  = false
 api_domain_name     = "api.example.com"
 gitlab_project_path = "pmp/pmp-api"
 gitlab_allowed_refs = ["main"]
-# Empty creates the GitLab OIDC provider here; if dev lives in the same account, put dev's provider ARN instead.
-gitlab_oidc_provider_arn = ""
-third_party_api_url      = "https://api.example.net"
+# Only pipelines of protected tags release-* may assume prod's deploy role (protect the pattern in GitLab).
+gitlab_release_tag_pattern = "release-*"
+third_party_api_url        = "https://api.example.net"
 
 # One NAT gateway per AZ (three egress addresses to allow-list; an AZ failure leaves the others working).
 vpc_cidr                = "10.30.0.0/16"

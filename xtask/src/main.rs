@@ -18,7 +18,7 @@ use crate::stage::Stage;
 
 const ORDER: &str = "\
 Deployment order (each step once the previous one has succeeded):
-  1. bootstrap   once per account and region: KMS key and Terraform state bucket (CloudFormation)
+  1. bootstrap   once per account and region: KMS key, Terraform state bucket, account layer (CloudFormation)
   2. plan        Terraform plan of a stage, saved for review
   3. apply       apply that saved plan: network, database, IAM, DNS, buckets, SSM parameters
   4. deploy      build the function and deploy it with its HTTP API and custom domain (Serverless)
@@ -26,7 +26,8 @@ Deployment order (each step once the previous one has succeeded):
   teardown       remove a stage again (the service first, then the Terraform resources)
 
 Offline: build, check (every static validation), test (all tests, then check), local (the API on 127.0.0.1), bench.
-Every command takes --stage, --region and --dry-run (print the commands, run nothing).";
+Every command takes --stage, --region and --dry-run (print the commands, run nothing). Commands that touch AWS first
+check that the caller is in the account terraform/stages/<stage>.tfvars names.";
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Builds, checks and deploys the PMP API.", after_help = ORDER)]

@@ -7,6 +7,8 @@ pub const KMS_KEY_STACK: &str = "pmp-bootstrap-kms-key";
 pub const STATE_STACK: &str = "pmp-bootstrap-terraform-state";
 pub const KMS_KEY_TEMPLATE: &str = "cloudformation/kms-key.yml";
 pub const STATE_TEMPLATE: &str = "cloudformation/terraform-state.yml";
+pub const ACCOUNT_STACK: &str = "pmp-bootstrap-account";
+pub const ACCOUNT_TEMPLATE: &str = "cloudformation/account.yml";
 pub const SERVICE: &str = "pmp-api";
 pub const MIGRATE_EVENT: &str = "lambda/events/migrate.json";
 

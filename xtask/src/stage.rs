@@ -1,5 +1,7 @@
 //! Stages: a name is valid when it matches `^[a-z][a-z0-9-]{1,15}$`, and known when `terraform/stages/<name>.tfvars`
-//! exists. Names end up in stack, role, bucket and SSM names, so the rule keeps them short and DNS-safe.
+//! exists. Names end up in stack, role, bucket and SSM names, so the rule keeps them short and DNS-safe. Each stage file
+//! names the AWS account the stage lives in (`account_id = "..."`): xtask refuses AWS work in any other account, and a
+//! protected stage in an account that another stage also uses (docs/decisions/0009-one-account-per-stage.md).
 
 use std::path::Path;
 
@@ -36,6 +38,45 @@ impl Stage {
     pub fn is_protected(&self) -> bool {
         PROTECTED.contains(&self.0.as_str())
     }
+
+    /// The account the stage's variable file names, checked: 12 digits, and for a protected stage an account of its own.
+    pub fn account_id(&self, root: &Path) -> anyhow::Result<String> {
+        let account = stage_account_id(root, self.name())?;
+        if self.is_protected() {
+            for other in known_stages(root)? {
+                if other != self.0
+                    && stage_account_id(root, &other).ok().as_deref() == Some(&account)
+                {
+                    bail!(
+                        "the protected stage {self} shares account {account} with stage {other}: a protected stage needs an \
+                         account of its own (docs/decisions/0009-one-account-per-stage.md), so change account_id in \
+                         terraform/stages/{other}.tfvars or terraform/stages/{self}.tfvars"
+                    );
+                }
+            }
+        }
+        Ok(account)
+    }
+}
+
+/// The `account_id = "123456789012"` line of `terraform/stages/<stage>.tfvars`.
+fn stage_account_id(root: &Path, stage: &str) -> anyhow::Result<String> {
+    let relative = format!("terraform/stages/{stage}.tfvars");
+    let text = std::fs::read_to_string(root.join(&relative))
+        .with_context(|| format!("cannot read {relative}"))?;
+    let Some(value) = text.lines().find_map(|line| {
+        let (name, value) = line.split_once('=')?;
+        (name.trim() == "account_id").then(|| value.trim().trim_matches('"').to_owned())
+    }) else {
+        bail!(
+            "{relative} names no AWS account: add `account_id = \"<12 digits>\"` (the account the stage lives in), so that \
+             nothing runs in any other account"
+        );
+    };
+    if value.len() != 12 || !value.chars().all(|c| c.is_ascii_digit()) {
+        bail!("account_id in {relative} is `{value}`, not a 12-digit AWS account id");
+    }
+    Ok(value)
 }
 
 impl std::fmt::Display for Stage {
@@ -110,6 +151,65 @@ mod tests {
             unknown.to_string().contains("known stages are dev"),
             "{unknown}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_repository_gives_every_stage_an_account_and_prod_its_own() -> anyhow::Result<()> {
+        let root = crate::project_root();
+        let dev = Stage::known("dev", &root)?.account_id(&root)?;
+        let prod = Stage::known("prod", &root)?.account_id(&root)?;
+        assert_ne!(dev, prod, "one account per stage");
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_malformed_or_shared_account_is_one_sentence() -> anyhow::Result<()> {
+        let root =
+            std::env::temp_dir().join(format!("xtask-stage-accounts-{}", std::process::id()));
+        let stages = root.join("terraform/stages");
+        std::fs::create_dir_all(&stages)?;
+        let write =
+            |stage: &str, text: &str| std::fs::write(stages.join(format!("{stage}.tfvars")), text);
+        write("dev", "hosted_zone_name = \"example.com\"\n")?;
+        write("prod", "account_id = \"210987654321\"\n")?;
+        let dev = Stage::known("dev", &root)?;
+        let prod = Stage::known("prod", &root)?;
+        let missing = dev
+            .account_id(&root)
+            .expect_err("no account_id line")
+            .to_string();
+        assert!(
+            missing.contains("terraform/stages/dev.tfvars names no AWS account"),
+            "{missing}"
+        );
+
+        write("dev", "account_id = \"12345\"\n")?;
+        let malformed = dev.account_id(&root).expect_err("too short").to_string();
+        assert!(
+            malformed.contains("not a 12-digit AWS account id"),
+            "{malformed}"
+        );
+
+        write("dev", "account_id   = \"123456789012\" \n")?;
+        assert_eq!(dev.account_id(&root)?, "123456789012");
+        assert_eq!(prod.account_id(&root)?, "210987654321");
+
+        write("dev", "account_id = \"210987654321\"\n")?;
+        assert_eq!(
+            dev.account_id(&root)?,
+            "210987654321",
+            "a non-protected stage may share"
+        );
+        let shared = prod
+            .account_id(&root)
+            .expect_err("prod shares with dev")
+            .to_string();
+        assert!(
+            shared.contains("the protected stage prod shares account 210987654321 with stage dev"),
+            "{shared}"
+        );
+        std::fs::remove_dir_all(&root)?;
         Ok(())
     }
 }

@@ -13,9 +13,10 @@ printf '%s %s\n' "$name" "$*" >> "$FAKE_LOG"
 case " $* " in *"$FAKE_FAIL"*) [ -n "$FAKE_FAIL" ] && { echo "$name: simulated failure" >&2; exit 3; } ;; esac
 case "$name $*" in
   "aws --version") echo "aws-cli/2.17.0 Python/3.11.9 Linux/6 exe/x86_64" ;;
-  "aws sts get-caller-identity"*) echo "arn:aws:iam::123456789012:user/pmp-api-dev-gitlab" ;;
+  "aws sts get-caller-identity"*) echo "$FAKE_CALLER_ARN" ;;
   *"OutputKey=='KeyArn'"*) echo "arn:aws:kms:eu-central-1:123456789012:key/0000-fake" ;;
   *"OutputKey=='StateBucketName'"*) echo "pmp-terraform-state-123456789012-eu-central-1" ;;
+  *"OutputKey=='GitLabOidcProviderArn'"*) echo "arn:aws:iam::123456789012:oidc-provider/gitlab.com" ;;
   *"OutputKey=='HttpApiId'"*) echo "abc123" ;;
   "aws ssm get-parameter"*) echo "api.dev.example.com" ;;
   "aws lambda invoke"*)
@@ -46,6 +47,9 @@ const PROGRAMS: &[&str] = &[
     "cargo-lambda",
 ];
 
+/// The account each stage file of the sandbox names (the repository's placeholders).
+const STAGE_ACCOUNTS: &[(&str, &str)] = &[("dev", "123456789012"), ("prod", "210987654321")];
+
 struct Sandbox {
     root: PathBuf,
     bin: PathBuf,
@@ -66,11 +70,12 @@ impl Sandbox {
         ] {
             std::fs::create_dir_all(root.join(folder)).expect("sandbox folders");
         }
-        for file in [
-            "terraform/stages/dev.tfvars",
-            "terraform/stages/prod.tfvars",
-        ] {
-            std::fs::write(root.join(file), "").expect("stage file");
+        for (stage, account) in STAGE_ACCOUNTS {
+            std::fs::write(
+                root.join(format!("terraform/stages/{stage}.tfvars")),
+                format!("account_id = \"{account}\"\n"),
+            )
+            .expect("stage file");
         }
         std::fs::write(root.join("package-lock.json"), "{\"lockfileVersion\": 3}").expect("lock");
         std::fs::write(
@@ -105,11 +110,24 @@ impl Sandbox {
         self
     }
 
+    /// Runs xtask as a caller in the stage's account (the `--stage` argument, else dev) unless `env` says otherwise.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let stage = args
+            .windows(2)
+            .find(|pair| pair[0] == "--stage")
+            .map_or("dev", |pair| pair[1]);
+        let account = STAGE_ACCOUNTS
+            .iter()
+            .find(|(name, _)| *name == stage)
+            .map_or("123456789012", |(_, account)| account);
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
         command
             .args(args)
             .env_clear()
+            .env(
+                "FAKE_CALLER_ARN",
+                format!("arn:aws:iam::{account}:user/pmp-api-{stage}-gitlab"),
+            )
             .env("PATH", &self.bin)
             .env("HOME", self.root.parent().expect("base"))
             .env("PMP_PROJECT_ROOT", &self.root)
@@ -175,10 +193,18 @@ fn bootstrap_passes_the_key_arn_from_the_first_stack_to_the_second() {
                 "aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-terraform-state --template-file cloudformation/terraform-state.yml --no-fail-on-empty-changeset {tags} --parameter-overrides KmsKeyArn=arn:aws:kms:eu-central-1:123456789012:key/0000-fake"
             ),
             STATE_BUCKET.to_owned(),
+            format!(
+                "aws cloudformation deploy --region eu-central-1 --stack-name pmp-bootstrap-account --template-file cloudformation/account.yml --no-fail-on-empty-changeset {tags} --parameter-overrides GitLabUrl=https://gitlab.com"
+            ),
+            "aws cloudformation describe-stacks --region eu-central-1 --stack-name pmp-bootstrap-account --query Stacks[0].Outputs[?OutputKey=='GitLabOidcProviderArn'].OutputValue --output text".to_owned(),
         ]
     );
     assert!(
         stdout(&output).contains("bucket       = pmp-terraform-state-123456789012-eu-central-1")
+    );
+    assert!(
+        stdout(&output)
+            .contains("GitLab OIDC provider arn:aws:iam::123456789012:oidc-provider/gitlab.com")
     );
 }
 
@@ -408,7 +434,7 @@ fn a_failing_step_stops_the_rest_and_is_named() {
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(
-        message.contains("step 1/5 (deploy the KMS key stack) failed"),
+        message.contains("step 1/7 (deploy the KMS key stack) failed"),
         "{message}"
     );
     assert!(message.contains("exited with exit status 3"), "{message}");
@@ -420,4 +446,133 @@ fn a_failing_step_stops_the_rest_and_is_named() {
         "{:?}",
         sandbox.calls()
     );
+}
+
+/// What a dry run of an AWS command prints before its steps (issue 14): the identity call and the account check.
+#[test]
+fn a_dry_run_shows_the_account_check_before_any_change() {
+    let sandbox = Sandbox::new("dry-run-account", PROGRAMS);
+    for (command, stage, account) in [
+        ("plan", "dev", "123456789012"),
+        ("deploy", "prod", "210987654321"),
+        ("bootstrap", "prod", "210987654321"),
+    ] {
+        let output = sandbox.run(&[command, "--dry-run", "--stage", stage], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let printed = stdout(&output);
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(
+            lines[0],
+            "$ aws sts get-caller-identity --region eu-central-1 --query Arn --output text",
+            "{printed}"
+        );
+        assert!(
+            lines[1].starts_with(&format!(
+                "# stop unless the caller is in account {account} (terraform/stages/{stage}.tfvars)"
+            )),
+            "{printed}"
+        );
+    }
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+#[test]
+fn a_caller_in_the_wrong_account_stops_before_any_change() {
+    let sandbox = Sandbox::new("wrong-account", PROGRAMS);
+    let output = sandbox.run(
+        &["plan", "--stage", "prod"],
+        &[(
+            "FAKE_CALLER_ARN",
+            "arn:aws:iam::123456789012:user/pmp-api-dev-gitlab",
+        )],
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "the AWS caller arn:aws:iam::123456789012:user/pmp-api-dev-gitlab is in account 123456789012, but stage prod lives in account 210987654321"
+        ),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "one sentence: {message}");
+    assert_eq!(sandbox.calls(), ["aws --version", "terraform version", STS]);
+}
+
+#[test]
+fn an_empty_role_arn_stops_before_anything_runs() {
+    let sandbox = Sandbox::new("empty-role", PROGRAMS).with_node_modules_installed();
+    let output = sandbox.run(
+        &["deploy", "--stage", "dev", "--no-build"],
+        &[
+            ("AWS_ROLE_ARN", ""),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/token"),
+        ],
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("error: AWS_ROLE_ARN is set but empty"),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "one sentence: {message}");
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+#[test]
+fn an_unexpected_identity_in_ci_stops_before_any_change() {
+    let sandbox = Sandbox::new("unexpected-identity", PROGRAMS).with_node_modules_installed();
+    let ci = [
+        ("GITLAB_CI", "true"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("PMP_IDENTITY", "deployer"),
+    ];
+    let mut wrong = ci.to_vec();
+    wrong.push((
+        "FAKE_CALLER_ARN",
+        "arn:aws:sts::123456789012:assumed-role/pmp-api-dev-plan/gitlab-1-2",
+    ));
+    let output = sandbox.run(&["deploy", "--stage", "dev", "--no-build"], &wrong);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "is `pmp-api-dev-plan`, but this job must run as `pmp-api-dev-gitlab-oidc` or `pmp-api-dev-gitlab` in stage dev"
+        ),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "one sentence: {message}");
+    assert_eq!(sandbox.calls().last().map(String::as_str), Some(STS));
+    assert!(
+        !sandbox
+            .calls()
+            .iter()
+            .any(|call| call.contains("serverless")),
+        "{:?}",
+        sandbox.calls()
+    );
+
+    let mut right = ci.to_vec();
+    right.push((
+        "FAKE_CALLER_ARN",
+        "arn:aws:sts::123456789012:assumed-role/pmp-api-dev-gitlab-oidc/gitlab-1-2",
+    ));
+    let output = sandbox.run(&["deploy", "--stage", "dev", "--no-build"], &right);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// A dry run in CI (the `test` job) reads no credentials environment: it prints the check, it does not make it.
+#[test]
+fn a_dry_run_in_ci_needs_no_identity() {
+    let sandbox = Sandbox::new("dry-run-ci", PROGRAMS);
+    let output = sandbox.run(
+        &["apply", "--dry-run", "--stage", "dev"],
+        &[("GITLAB_CI", "true"), ("AWS_ROLE_ARN", "")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("$ aws sts get-caller-identity"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
 }

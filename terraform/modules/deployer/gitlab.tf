@@ -31,23 +31,20 @@ resource "aws_iam_user_group_membership" "gitlab" {
   groups = [aws_iam_group.deployers.name]
 }
 
-# One provider per account and URL; thumbprints are optional (IAM verifies the IdP's certificate against its own
-# trusted CAs).
-resource "aws_iam_openid_connect_provider" "gitlab" {
-  count = var.create_gitlab_oidc_provider ? 1 : 0
-
-  url            = var.gitlab_url
-  client_id_list = [var.gitlab_url]
+# The provider exists once per account and URL: the account layer (cloudformation/account.yml, `cargo xtask
+# bootstrap`) owns it, never a stage, so no stage teardown can remove it from under the others. Read here so that a
+# plan in an account without the account layer stops with the provider's name instead of failing at role creation.
+data "aws_iam_openid_connect_provider" "gitlab" {
+  arn = var.gitlab_oidc_provider_arn
 }
 
 resource "aws_iam_role" "gitlab_oidc" {
   name                 = var.names.gitlab_oidc_role
-  description          = "Assumed by GitLab CI (id_tokens) of this project on protected branches: deploys the stage"
+  description          = "Assumed by GitLab CI (id_tokens) of this project on its release refs: deploys the stage"
   assume_role_policy   = var.gitlab_oidc_trust_policy
   max_session_duration = 3600
 
-  # The trust names the provider by ARN; create the provider first.
-  depends_on = [aws_iam_openid_connect_provider.gitlab]
+  depends_on = [data.aws_iam_openid_connect_provider.gitlab]
 }
 
 resource "aws_iam_role_policy_attachment" "gitlab_oidc" {
@@ -55,4 +52,21 @@ resource "aws_iam_role_policy_attachment" "gitlab_oidc" {
 
   role       = aws_iam_role.gitlab_oidc.name
   policy_arn = each.value.arn
+}
+
+# The read-only plan identity: merge-request plans and plan:prod. Its document allows describe/get/list, the stage's
+# state and the state's lock object, nothing else (modules/iam_policies/tests/isolation.tftest.hcl).
+resource "aws_iam_role" "plan" {
+  name                 = var.names.plan_role
+  description          = "Assumed by every GitLab CI pipeline of this project: read-only Terraform plans of the stage"
+  assume_role_policy   = var.plan_trust_policy
+  max_session_duration = 3600
+
+  depends_on = [data.aws_iam_openid_connect_provider.gitlab]
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "read-only-plan"
+  role   = aws_iam_role.plan.id
+  policy = var.plan_policy
 }

@@ -24,8 +24,13 @@ output "gitlab_oidc_role_arn" {
 }
 
 output "gitlab_oidc_provider_arn" {
-  description = "The OIDC provider created here, or null when an existing one is used."
-  value       = one(aws_iam_openid_connect_provider.gitlab[*].arn)
+  description = "The account's GitLab OIDC provider (account layer) that the GitLab roles trust."
+  value       = data.aws_iam_openid_connect_provider.gitlab.arn
+}
+
+output "plan_role_arn" {
+  description = "Read-only role for merge-request plans and plan:prod (PMP_PLAN_ROLE_ARN in GitLab)."
+  value       = aws_iam_role.plan.arn
 }
 
 output "policy_arns" {

@@ -7,6 +7,7 @@ variable "names" {
     gitlab_user         = string
     gitlab_group        = string
     gitlab_oidc_role    = string
+    plan_role           = string
   })
 }
 
@@ -44,12 +45,17 @@ variable "gitlab_oidc_trust_policy" {
   type        = string
 }
 
-variable "create_gitlab_oidc_provider" {
-  description = "Create the IAM OIDC provider for gitlab_url (one per account and URL: only the first stack of an account does)."
-  type        = bool
+variable "gitlab_oidc_provider_arn" {
+  description = "The account's GitLab OIDC provider (account layer, cloudformation/account.yml): read, never created here."
+  type        = string
 }
 
-variable "gitlab_url" {
-  description = "GitLab instance URL: OIDC issuer and the audience of the CI id_token."
+variable "plan_trust_policy" {
+  description = "Trust policy (JSON) of the read-only plan role."
+  type        = string
+}
+
+variable "plan_policy" {
+  description = "Permissions (JSON) of the read-only plan role."
   type        = string
 }

@@ -6,14 +6,16 @@ locals {
   cloudformation_trust_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
+      # No condition keys: no AWS document says CloudFormation sends aws:SourceArn or aws:SourceAccount when it
+      # assumes a stack's service role, and a key it does not send would make every deploy fail ("role is invalid or
+      # cannot be assumed"). Who may make CloudFormation use this role is decided by iam:PassRole instead: only the
+      # stage's deployer may pass it, and only to CloudFormation (iam:PassedToService, documented in
+      # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService),
+      # for its own stack (cloudformation:RoleArn on CreateChangeSet of stack/<stack>/*).
       Sid       = "CloudFormationAssumesForTheStageStack"
       Effect    = "Allow"
       Principal = { Service = "cloudformation.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.a }
-        ArnLike      = { "aws:SourceArn" = local.stack_arn }
-      }
     }]
   })
 
@@ -114,15 +116,15 @@ locals {
   cfn_statement_defs = {
     LambdaFunction = {
       # The stage's function and its versions (qualified ARNs).
-      resources = [local.function_arn, "${local.function_arn}:*"]
+      resources = flatten([for f in local.stack_function_arns : [f, "${f}:*"]])
     }
     LambdaPermissionForApiGateway = {
       # Resource policy statements on the function may only let API Gateway invoke it.
-      resources = [local.function_arn, "${local.function_arn}:*"]
+      resources = flatten([for f in local.stack_function_arns : [f, "${f}:*"]])
       condition = { StringEquals = { "lambda:Principal" = "apigateway.amazonaws.com" } }
     }
     PassLambdaRoleToLambda = {
-      resources = [local.lambda_role_arn]
+      resources = local.lambda_execution_role_arns
       condition = { StringEquals = { "iam:PassedToService" = "lambda.amazonaws.com" } }
     }
     ReadStageArtifacts = {

@@ -72,11 +72,24 @@ locals {
           Condition = { StringEquals = { "iam:PassedToService" = "cloudformation.amazonaws.com" } }
         },
         {
+          # An IMPORT change set adopts existing resources into the stack, and the deployment role would then manage
+          # them: with a shared account, another stage's. osls never imports. The key is present only in import
+          # requests (the import type is fixed when the change set is created, so denying creation suffices); the statement follows the CloudFormation guide's "Deny all CloudFormation import operations"
+          # example: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/security_iam_id-based-policy-examples.html
+          Sid      = "DenyImportChangeSets"
+          Effect   = "Deny"
+          Action   = ["cloudformation:CreateChangeSet"]
+          Resource = ["*"]
+          Condition = {
+            "ForAnyValue:StringLike" = { "cloudformation:ImportResourceTypes" = ["*"] }
+          }
+        },
+        {
           # Change detection (LastModified); without it every deploy is a full one.
           Sid      = "ReadStageFunctionForChangeDetection"
           Effect   = "Allow"
           Action   = ["lambda:GetFunction"]
-          Resource = [local.function_arn]
+          Resource = local.stack_function_arns
         },
       ]
     }
@@ -207,7 +220,7 @@ locals {
           Sid      = "InvokeStageFunction"
           Effect   = "Allow"
           Action   = ["lambda:InvokeFunction"]
-          Resource = [local.function_arn]
+          Resource = local.invoked_function_arns
         },
       ]
     }

@@ -10,13 +10,37 @@ locals {
   gitlab_user_name         = "${var.stack_name}-gitlab"
   gitlab_group_name        = "${var.stack_name}-deployers"
   gitlab_oidc_role_name    = "${var.stack_name}-gitlab-oidc"
+  plan_role_name           = "${var.stack_name}-plan"
 
   lambda_role_arn         = "arn:${local.p}:iam::${local.a}:role/${local.lambda_role_name}"
   cloudformation_role_arn = "arn:${local.p}:iam::${local.a}:role/${local.cloudformation_role_name}"
 
+  # Every execution role of the stack's functions, passed by the deployment role to Lambda only. One line per role:
+  # the migration function's role (pmp-api-<stage>-migrate) is added here.
+  lambda_execution_role_arns = [
+    local.lambda_role_arn,
+  ]
+
   stack_arn = "arn:${local.p}:cloudformation:${local.r}:${local.a}:stack/${var.stack_name}/*"
 
   function_arn = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${var.function_name}"
+
+  # Every function of the stack: the deployment role manages them, the deployer reads them for change detection. One
+  # line per function: the migration function (pmp-api-<stage>-migrate) is added here.
+  stack_function_arns = [
+    local.function_arn,
+  ]
+
+  # Functions the deployer invokes directly (`cargo xtask migrate`). One line per function: the migration function
+  # (pmp-api-<stage>-migrate) is added here.
+  invoked_function_arns = [
+    local.function_arn,
+  ]
+
+  # The bootstrap state bucket and this stage's state and lock objects (backend key pmp/<stage>/terraform.tfstate).
+  state_bucket_arn = "arn:${local.p}:s3:::${coalesce(var.state_bucket_name, "pmp-terraform-state-${local.a}-${local.r}")}"
+  state_object_arn = "${local.state_bucket_arn}/pmp/${var.stage}/terraform.tfstate"
+  state_lock_arn   = "${local.state_object_arn}.tflock"
 
   # osls names its HTTP API access-log group /aws/http-api/<stack>; the function's group is /aws/lambda/<function>.
   log_group_names = ["/aws/lambda/${var.function_name}", "/aws/http-api/${var.stack_name}"]

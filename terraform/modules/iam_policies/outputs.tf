@@ -6,6 +6,7 @@ output "names" {
     gitlab_user         = local.gitlab_user_name
     gitlab_group        = local.gitlab_group_name
     gitlab_oidc_role    = local.gitlab_oidc_role_name
+    plan_role           = local.plan_role_name
   }
 }
 
@@ -20,7 +21,7 @@ output "cloudformation_role_arn" {
 }
 
 output "gitlab_oidc_provider_arn" {
-  description = "ARN of the GitLab OIDC provider the OIDC role trusts (given, or derived from gitlab_url)."
+  description = "ARN of the account's GitLab OIDC provider (cloudformation/account.yml) that the GitLab roles trust, derived from gitlab_url."
   value       = local.gitlab_oidc_provider_arn
 }
 
@@ -68,6 +69,16 @@ output "gitlab_oidc_trust_policy" {
   value       = local.gitlab_oidc_trust_policy
 }
 
+output "plan_trust_policy" {
+  description = "Trust policy (JSON) of the read-only plan role: every pipeline of the project."
+  value       = local.plan_trust_policy
+}
+
+output "plan_policy" {
+  description = "Permissions (JSON) of the read-only plan role: describe/get/list, the stage's state, its lock object."
+  value       = local.plan_policy
+}
+
 output "deployer_policies" {
   description = "The deployer's customer-managed policies by concern: name, description and document (JSON)."
   value = {
@@ -80,7 +91,7 @@ output "deployer_policies" {
 }
 
 output "identity_policies" {
-  description = "Every identity policy document (JSON) by name: for tests and linting in one place."
+  description = "Every identity policy document (JSON) by name that names each action (the read-only plan_policy uses Describe*/Get*/List* patterns and is tested on its own): for tests and linting in one place."
   value = merge(
     { lambda = local.lambda_policy, cloudformation = local.cloudformation_policy },
     local.deployer_policy_documents,

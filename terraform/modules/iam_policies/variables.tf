@@ -219,12 +219,18 @@ variable "gitlab_allowed_refs" {
   }
 }
 
-variable "gitlab_oidc_provider_arn" {
-  description = "ARN of an existing IAM OIDC provider for gitlab_url; empty means the one this stack creates (its ARN is derived from the URL)."
+variable "gitlab_release_tag_pattern" {
+  description = "Protected tag pattern (GitLab `*` wildcard, e.g. release-*) whose pipelines alone may assume the deploy role. null: the branches in gitlab_allowed_refs may. A protected stage must set it: AWS sees only the token's sub (project, ref type, ref), never the GitLab environment."
   type        = string
-  default     = ""
+  default     = null
   validation {
-    condition     = var.gitlab_oidc_provider_arn == "" || can(regex("^arn:[a-z-]+:iam::[0-9]{12}:oidc-provider/", var.gitlab_oidc_provider_arn))
-    error_message = "gitlab_oidc_provider_arn must be an IAM OIDC provider ARN."
+    condition     = var.gitlab_release_tag_pattern == null || can(regex("^[A-Za-z0-9._/-]+\\*?$", var.gitlab_release_tag_pattern))
+    error_message = "gitlab_release_tag_pattern must be a tag name or prefix, optionally ending in one `*` (e.g. release-*)."
   }
+}
+
+variable "state_bucket_name" {
+  description = "The bootstrap state bucket (pmp-terraform-state-<account>-<region>, cloudformation/terraform-state.yml). null: derived from account and region."
+  type        = string
+  default     = null
 }

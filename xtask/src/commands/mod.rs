@@ -24,7 +24,7 @@ use crate::tools::Installs;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Once per account and region: deploy the KMS key stack, then the Terraform state bucket stack.
+    /// Once per account and region: deploy the KMS key, Terraform state bucket and account layer stacks.
     Bootstrap(bootstrap::Bootstrap),
     /// Initialise Terraform with the stage's S3 backend and save a plan of the stage for review.
     Plan(terraform::Plan),
@@ -119,24 +119,51 @@ impl Procedure {
         self
     }
 
-    /// The lines a dry run prints.
+    /// The command's own steps, one line each.
     pub fn rendered(&self) -> Vec<String> {
         self.steps.iter().map(Step::render).collect()
     }
 
+    /// What a dry run prints: for a command that touches AWS, the identity call and the account check first (they run
+    /// before anything else, outside the step list), then the steps.
+    pub fn dry_run_lines(&self, ctx: &Ctx) -> anyhow::Result<Vec<String>> {
+        let mut lines = Vec::new();
+        if self.touches_aws {
+            let account = ctx.stage.account_id(&ctx.root)?;
+            lines.push(preflight::caller_identity(&ctx.region).render());
+            lines.push(preflight::guard_line(ctx.stage.name(), &account));
+        }
+        lines.extend(self.rendered());
+        Ok(lines)
+    }
+
     pub fn execute(self, ctx: &Ctx, sh: &Shell) -> anyhow::Result<()> {
         if ctx.dry_run {
-            self.rendered().iter().for_each(|line| println!("{line}"));
+            self.dry_run_lines(ctx)?
+                .iter()
+                .for_each(|line| println!("{line}"));
             return Ok(());
         }
+        // Read before any tool runs: a stage without an account, or an empty credential variable, runs nothing.
+        let guard = self.touches_aws.then(|| account_guard(ctx)).transpose()?;
         preflight::check_tools(&self.tools)?;
-        if self.touches_aws {
+        if let Some(guard) = guard {
             let caller = preflight::check_credentials(&ctx.region)?;
-            eprintln!("AWS caller: {caller} (region {})", ctx.region);
+            guard.check(&caller)?;
+            eprintln!(
+                "AWS caller: {caller} (account {} of stage {}, region {})",
+                guard.account_id, guard.stage, ctx.region
+            );
         }
         runner::run(sh, &self.title, &self.steps, ctx.verbose)?;
         Ok(())
     }
+}
+
+/// The stage's account (its variable file) and the identity this job's environment names.
+fn account_guard(ctx: &Ctx) -> anyhow::Result<preflight::AccountGuard> {
+    let account = ctx.stage.account_id(&ctx.root)?;
+    preflight::AccountGuard::new(ctx.stage.name(), account, |name| std::env::var(name).ok())
 }
 
 #[cfg(test)]
@@ -191,5 +218,46 @@ pub mod testing {
             yes: false,
             verbose: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::ctx;
+    use super::*;
+
+    #[test]
+    fn every_aws_command_checks_the_account_before_its_first_step() -> anyhow::Result<()> {
+        for stage in ["dev", "prod"] {
+            let ctx = ctx(stage);
+            let account = ctx.stage.account_id(&ctx.root)?;
+            let bootstrap = super::bootstrap::Bootstrap::default().procedure(&ctx);
+            let lines = bootstrap.dry_run_lines(&ctx)?;
+            assert_eq!(
+                lines[..2],
+                [
+                    "$ aws sts get-caller-identity --region eu-central-1 --query Arn --output text"
+                        .to_owned(),
+                    format!(
+                        "# stop unless the caller is in account {account} (terraform/stages/{stage}.tfvars) and, with \
+                         PMP_IDENTITY or in CI, is the identity that the job names"
+                    ),
+                ]
+            );
+            assert_eq!(
+                lines[2..],
+                bootstrap.rendered()[..],
+                "then the steps, unchanged"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn offline_commands_print_only_their_steps() -> anyhow::Result<()> {
+        let ctx = ctx("dev");
+        let offline = Procedure::new("offline").step(Step::command("say", "echo", ["hi"]));
+        assert_eq!(offline.dry_run_lines(&ctx)?, ["$ echo hi"]);
+        Ok(())
     }
 }

@@ -93,7 +93,7 @@ run "deployer_stack_permissions_are_the_stage_stack" {
     condition = alltrue([
       for s in jsondecode(output.identity_policies["deploy-stack"]).Statement :
       s.Condition.ArnEquals["cloudformation:RoleArn"] == "arn:aws:iam::123456789012:role/pmp-api-dev-cloudformation"
-      if anytrue([for a in flatten([s.Action]) : contains(["cloudformation:CreateChangeSet", "cloudformation:DeleteStack"], a)])
+      if s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : contains(["cloudformation:CreateChangeSet", "cloudformation:DeleteStack"], a)])
     ])
     error_message = "CreateChangeSet and DeleteStack must be conditioned on the stage's deployment role."
   }

@@ -29,6 +29,7 @@ run "names_follow_the_contract" {
       gitlab_user         = "pmp-api-prod-gitlab"
       gitlab_group        = "pmp-api-prod-deployers"
       gitlab_oidc_role    = "pmp-api-prod-gitlab-oidc"
+      plan_role           = "pmp-api-prod-plan"
     }
     error_message = "Principal names differ from docs/architecture.md."
   }
@@ -39,7 +40,7 @@ run "names_follow_the_contract" {
   }
 }
 
-run "cloudformation_trusts_only_the_stage_stack" {
+run "cloudformation_trust_uses_no_undocumented_condition_key" {
   command = plan
 
   assert {
@@ -48,12 +49,18 @@ run "cloudformation_trusts_only_the_stage_stack" {
       Effect    = "Allow"
       Principal = { Service = "cloudformation.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = "123456789012" }
-        ArnLike      = { "aws:SourceArn" = "arn:aws:cloudformation:eu-central-1:123456789012:stack/pmp-api-prod/*" }
-      }
     }]
-    error_message = "The deployment role must be assumable only by CloudFormation for stack pmp-api-prod."
+    error_message = "The deployment role trusts CloudFormation without aws:SourceArn/aws:SourceAccount (no document says CloudFormation sends them); iam:PassRole decides who may use it."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(output.identity_policies["deploy-stack"]).Statement : s.Condition
+      if contains(flatten([s.Action]), "iam:PassRole")
+      ] == [{
+        StringEquals = { "iam:PassedToService" = "cloudformation.amazonaws.com" }
+    }]
+    error_message = "Only the deployer may pass the deployment role, and only to CloudFormation."
   }
 }
 
@@ -75,20 +82,63 @@ run "oidc_role_trusts_the_project_on_allowed_branches_only" {
 
   assert {
     condition     = jsondecode(output.gitlab_oidc_trust_policy).Statement[0].Principal.Federated == "arn:aws:iam::123456789012:oidc-provider/gitlab.example.org"
-    error_message = "Without gitlab_oidc_provider_arn, the trusted provider is the one this stack creates for gitlab_url."
+    error_message = "The trusted provider is the account layer's one for gitlab_url."
   }
 }
 
-run "an_existing_oidc_provider_is_trusted_when_given" {
+run "prod_deploy_role_trusts_only_its_protected_release_tags" {
   command = plan
 
   variables {
-    gitlab_oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/gitlab.example.org"
+    gitlab_release_tag_pattern = "release-*"
   }
 
   assert {
+    condition = jsondecode(output.gitlab_oidc_trust_policy).Statement == [{
+      Sid       = "GitLabReleaseTagsOfThisProject"
+      Effect    = "Allow"
+      Principal = { Federated = "arn:aws:iam::123456789012:oidc-provider/gitlab.example.org" }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = { "gitlab.example.org:aud" = "https://gitlab.example.org" }
+        StringLike   = { "gitlab.example.org:sub" = "project_path:platform/pmp/pmp-api:ref_type:tag:ref:release-*" }
+      }
+    }]
+    error_message = "With a release tag pattern, the deploy role must trust only tags of that pattern: no branch (main included) may assume it."
+  }
+
+  assert {
+    condition     = !strcontains(output.gitlab_oidc_trust_policy, "ref_type:branch")
+    error_message = "No branch pipeline may assume the prod deploy role."
+  }
+}
+
+run "plan_role_trusts_every_pipeline_of_the_project_only" {
+  command = plan
+
+  assert {
+    condition = jsondecode(output.plan_trust_policy).Statement[0].Condition == {
+      StringEquals = { "gitlab.example.org:aud" = "https://gitlab.example.org" }
+      StringLike = { "gitlab.example.org:sub" = [
+        "project_path:platform/pmp/pmp-api:ref_type:branch:ref:*",
+        "project_path:platform/pmp/pmp-api:ref_type:tag:ref:*",
+      ] }
+    }
+    error_message = "The read-only plan role is for every pipeline of this project (merge requests too), and no other project."
+  }
+
+  assert {
+    condition     = jsondecode(output.plan_trust_policy).Statement[0].Principal.Federated == output.gitlab_oidc_provider_arn
+    error_message = "The plan role trusts the account layer's GitLab provider."
+  }
+}
+
+run "the_trusted_provider_is_the_account_layers" {
+  command = plan
+
+  assert {
     condition     = output.gitlab_oidc_provider_arn == "arn:aws:iam::123456789012:oidc-provider/gitlab.example.org"
-    error_message = "The given provider ARN must be used as is."
+    error_message = "The GitLab roles trust the account's provider for gitlab_url (cloudformation/account.yml creates it; IAM names it after the host)."
   }
 }
 
