@@ -75,9 +75,10 @@ pub fn validators(root: &Path) -> Vec<Validator> {
     ]
 }
 
-/// The stages of a default-branch pipeline, in order; `teardown` jobs are manual and last.
+/// The stages of a default-branch pipeline, in order; `teardown` jobs are manual, and `drift` runs only in scheduled
+/// pipelines.
 pub const STAGE_ORDER: &[&str] = &[
-    "image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown",
+    "image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown", "drift",
 ];
 
 /// gitlab-ci-local's `--list-csv` prints `name;stage;when;…` rows in pipeline order; the stages must not go back.
