@@ -209,7 +209,15 @@ impl Drift {
                 announce(&show);
                 runner::run_one(sh, &show, &mut outputs, ctx.verbose, None)?;
                 let json = outputs.get("drift_plan_json").map_or("", String::as_str);
-                summary.extend(terraform_differences(json)?);
+                let differences = terraform_differences(json)?;
+                if differences.is_empty() {
+                    // Terraform's exit status is the answer; the JSON only names what it found.
+                    summary.push(format!(
+                        "Terraform: the plan is not empty (terraform -chdir=terraform show {})",
+                        drift_plan_file(ctx)
+                    ));
+                }
+                summary.extend(differences);
             }
             Some(code) => bail!(
                 "`{line}` exited with exit status {code}: Terraform could not compare the stage"
