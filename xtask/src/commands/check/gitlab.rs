@@ -136,6 +136,16 @@ fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
     // A CI checkout is detached; gitlab-ci-local would then list the jobs of no branch at all.
     git(&["checkout", "--quiet", "-B", "main"], clone)?;
     git(&["update-ref", "refs/remotes/origin/main", "HEAD"], clone)?;
+    // gitlab-ci-local takes the default branch from origin/HEAD, which a clone of a worktree on another branch points
+    // at that branch: every default-branch rule would then be false and no job listed.
+    git(
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ],
+        clone,
+    )?;
     // gitlab-ci-local derives CI_PROJECT_PATH from a GitLab-shaped origin URL.
     git(
         &[
