@@ -168,8 +168,8 @@ pub fn unpinned_images(pipeline: &str) -> anyhow::Result<Vec<String>> {
     Ok(findings)
 }
 
-/// Why a job reaches prod, for the message: directly (prod's environment or `--stage prod`), or through what the
-/// default branch shares with prod.
+/// Why a job reaches prod, for the message: directly (prod's environment, `--stage prod`, or prod among its
+/// `parallel:matrix` values), or through what the default branch shares with prod.
 fn prod_reach(job: &Yaml) -> &'static str {
     let environment = match &job["environment"] {
         Yaml::String(name) => Some(name.as_str()),
@@ -184,13 +184,27 @@ fn prod_reach(job: &Yaml) -> &'static str {
             .join("\n"),
         _ => String::new(),
     };
-    let protected = crate::stage::PROTECTED
-        .iter()
-        .any(|stage| environment == Some(stage) || script.contains(&format!("--stage {stage}")));
+    let mut matrix = Vec::new();
+    strings(&job["parallel"]["matrix"], &mut matrix);
+    let protected = crate::stage::PROTECTED.iter().any(|stage| {
+        environment == Some(stage)
+            || script.contains(&format!("--stage {stage}"))
+            || matrix.contains(stage)
+    });
     if protected {
         "it deploys to or reads prod"
     } else {
         "its caches and artifacts reach prod"
+    }
+}
+
+/// Every string inside a YAML value.
+fn strings<'a>(value: &'a Yaml, found: &mut Vec<&'a str>) {
+    match value {
+        Yaml::String(text) => found.push(text),
+        Yaml::Array(items) => items.iter().for_each(|item| strings(item, found)),
+        Yaml::Hash(map) => map.values().for_each(|item| strings(item, found)),
+        _ => {}
     }
 }
 
@@ -283,12 +297,14 @@ mod tests {
     fn a_prod_job_on_a_mutable_image_fails_the_check() -> anyhow::Result<()> {
         let pipeline = format!(
             "default:\n  image: ${{CI_REGISTRY_IMAGE}}/ci@sha256:{DIGEST}\n\
-             deploy:prod:\n  environment: {{name: prod}}\n  image: ${{CI_REGISTRY_IMAGE}}/ci:${{PMP_CI_IMAGE_TAG}}\n  script: [cargo xtask deploy --stage prod]\n"
+             deploy:prod:\n  environment: {{name: prod}}\n  image: ${{CI_REGISTRY_IMAGE}}/ci:${{PMP_CI_IMAGE_TAG}}\n  script: [cargo xtask deploy --stage prod]\n\
+             drift:\n  parallel: {{matrix: [{{PMP_STAGE: [dev, prod]}}]}}\n  image: ci:latest\n  script: [cargo xtask drift --stage $PMP_STAGE]\n"
         );
         assert_eq!(
             unpinned_images(&pipeline)?,
             [
-                "job deploy:prod (it deploys to or reads prod) runs `${CI_REGISTRY_IMAGE}/ci:${PMP_CI_IMAGE_TAG}`, not pinned by a digest written in the file"
+                "job deploy:prod (it deploys to or reads prod) runs `${CI_REGISTRY_IMAGE}/ci:${PMP_CI_IMAGE_TAG}`, not pinned by a digest written in the file",
+                "job drift (it deploys to or reads prod) runs `ci:latest`, not pinned by a digest written in the file",
             ]
         );
         Ok(())
