@@ -24,6 +24,7 @@ Deployment order (each step once the previous one has succeeded):
   4. deploy      build the function and deploy it with its HTTP API and custom domain (Serverless)
   5. migrate     run the database migrations inside the VPC through the deployed function
   teardown       remove a stage again (the service first, then the Terraform resources)
+  drift          compare a stage with its code, read-only (exit status 2 when something differs)
 
 Offline: build, check (every static validation), test (all tests, then check), local (the API on 127.0.0.1), bench.
 Every command takes --stage, --region and --dry-run (print the commands, run nothing). Commands that touch AWS first
@@ -90,6 +91,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Scheduled drift jobs tell "the stage differs" (2) from "the check broke" (1), as terraform does.
+        Err(error) if error.downcast_ref::<commands::DriftFound>().is_some() => {
+            eprintln!("{error}");
+            ExitCode::from(commands::EXIT_DRIFT)
+        }
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {

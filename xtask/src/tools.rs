@@ -1,7 +1,8 @@
 //! The repo-local, pinned tool folders: `.venv` (Python checkers and cargo-lambda with zig, from
 //! tools/requirements.txt) and `node_modules` (osls, the domain plugin, gitlab-ci-local, from package-lock.json).
 //! Each is installed only when it is missing or its pin file changed since the last install: a copy of the pin file
-//! kept inside the folder records what was installed.
+//! kept inside the folder records what was installed. Both pin files carry every package's hash (pip-compile
+//! `--generate-hashes`, npm's `integrity`), so a package index serving other bytes fails the install.
 
 use std::path::Path;
 
@@ -49,7 +50,17 @@ pub fn python_steps(root: &Path) -> Vec<Step> {
     steps.push(Step::command(
         "install the pinned Python tools (cfn-lint, checkov, check-jsonschema, parliament, cargo-lambda, zig)",
         ".venv/bin/python",
-        ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--requirement", PYTHON_PINS],
+        [
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            // Every package, dependencies included, must be in the file with its hash; pip refuses anything else.
+            "--require-hashes",
+            "--requirement",
+            PYTHON_PINS,
+        ],
     ));
     let root = root.to_path_buf();
     steps.push(Step::internal(
@@ -154,9 +165,9 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-venv-{}", std::process::id()));
         let rendered: Vec<String> = python_steps(&root).iter().map(Step::render).collect();
         assert_eq!(rendered[0], "$ python3 -m venv .venv");
-        assert!(
-            rendered[1].starts_with("$ .venv/bin/python -m pip install"),
-            "{rendered:?}"
+        assert_eq!(
+            rendered[1],
+            "$ .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --requirement tools/requirements.txt"
         );
     }
 }

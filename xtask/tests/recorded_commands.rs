@@ -29,6 +29,11 @@ case "$name $*" in
       echo '{"StatusCode": 200}'
     fi ;;
   "terraform version") echo "Terraform v1.11.4" ;;
+  "terraform -chdir=terraform plan"*"-detailed-exitcode"*) exit "${FAKE_PLAN_EXIT:-0}" ;;
+  "terraform -chdir=terraform show -json plans/"*"-drift.tfplan")
+    echo '{"resource_drift": [{"address": "aws_security_group.lambda", "change": {"actions": ["update"]}}], "resource_changes": [{"address": "aws_security_group.lambda", "change": {"actions": ["update"]}}]}' ;;
+  "aws cloudformation detect-stack-drift"*) echo "drift-detection-0001" ;;
+  "aws cloudformation describe-stack-drift-detection-status"*) printf 'DETECTION_COMPLETE\tIN_SYNC\tNone\n' ;;
   "terraform -chdir=terraform show -json"*) echo '{"resource_changes": [{"change": {"actions": ["create"]}}]}' ;;
   "node --version") echo "v20.19.0" ;;
   "npm --version") echo "10.8.2" ;;
@@ -571,6 +576,86 @@ fn a_dry_run_in_ci_needs_no_identity() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stdout(&output).starts_with("$ aws sts get-caller-identity"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+#[test]
+fn drift_exits_2_with_the_summary_when_terraform_finds_a_difference() {
+    let sandbox = Sandbox::new("drift", PROGRAMS);
+    let plan = "terraform -chdir=terraform plan -input=false -lock=false -detailed-exitcode -var-file=stages/prod.tfvars -var=stage=prod -var=region=eu-central-1 -out=plans/prod-drift.tfplan";
+    let detect = "aws cloudformation detect-stack-drift --region eu-central-1 --stack-name pmp-api-prod --query StackDriftDetectionId --output text";
+    let status = "aws cloudformation describe-stack-drift-detection-status --region eu-central-1 --stack-drift-detection-id drift-detection-0001 --query [DetectionStatus,StackDriftStatus,DetectionStatusReason] --output text";
+
+    let drifted = sandbox.run(&["drift", "--stage", "prod"], &[("FAKE_PLAN_EXIT", "2")]);
+    assert_eq!(drifted.status.code(), Some(2), "{}", stderr(&drifted));
+    assert_eq!(
+        sandbox.calls(),
+        [
+            "aws --version",
+            "terraform version",
+            STS,
+            STATE_BUCKET,
+            KEY_ARN,
+            "terraform -chdir=terraform init -input=false -reconfigure -backend-config=bucket=pmp-terraform-state-123456789012-eu-central-1 -backend-config=key=pmp/prod/terraform.tfstate -backend-config=region=eu-central-1 -backend-config=encrypt=true -backend-config=kms_key_id=arn:aws:kms:eu-central-1:123456789012:key/0000-fake -backend-config=use_lockfile=true",
+            plan,
+            "terraform -chdir=terraform show -json plans/prod-drift.tfplan",
+            detect,
+            status,
+        ]
+    );
+    let summary = stdout(&drifted);
+    assert!(
+        summary.contains("drift prod: 2 difference(s)")
+            && summary.contains("aws_security_group.lambda changed outside Terraform (update)"),
+        "{summary}"
+    );
+    assert!(
+        stderr(&drifted).contains("stage prod differs from its code"),
+        "{}",
+        stderr(&drifted)
+    );
+
+    std::fs::write(&sandbox.log, "").expect("log");
+    let clean = sandbox.run(&["drift", "--stage", "prod"], &[("FAKE_PLAN_EXIT", "0")]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(stdout(&clean).contains("drift prod: nothing differs"));
+    assert!(
+        !sandbox
+            .calls()
+            .iter()
+            .any(|call| call.contains("show -json")),
+        "nothing to show: {:?}",
+        sandbox.calls()
+    );
+
+    std::fs::write(&sandbox.log, "").expect("log");
+    let broken = sandbox.run(&["drift", "--stage", "prod"], &[("FAKE_PLAN_EXIT", "1")]);
+    assert_eq!(broken.status.code(), Some(1), "{}", stderr(&broken));
+    assert!(
+        stderr(&broken).contains("Terraform could not compare the stage"),
+        "{}",
+        stderr(&broken)
+    );
+    assert!(
+        !sandbox
+            .calls()
+            .iter()
+            .any(|call| call.contains("detect-stack-drift")),
+        "a failed plan stops the check: {:?}",
+        sandbox.calls()
+    );
+}
+
+#[test]
+fn a_drift_dry_run_prints_the_detailed_exitcode_plan_and_runs_nothing() {
+    let sandbox = Sandbox::new("drift-dry-run", PROGRAMS);
+    let output = sandbox.run(&["--dry-run", "--stage", "prod", "drift"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("$ terraform -chdir=terraform plan -input=false -lock=false -detailed-exitcode -var-file=stages/prod.tfvars"),
         "{}",
         stdout(&output)
     );

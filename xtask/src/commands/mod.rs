@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod deploy;
 mod diagrams;
+mod drift;
 mod local;
 mod migrate;
 mod teardown;
@@ -21,6 +22,8 @@ use crate::preflight::{self, Tool};
 use crate::runner;
 use crate::step::Step;
 use crate::tools::Installs;
+
+pub use drift::{DriftFound, EXIT_DRIFT};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -48,6 +51,8 @@ pub enum Command {
     Bench(bench::Bench),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
+    /// Compare a stage with its code, read-only: Terraform plan (exit status 2 when it differs) and the stack's drift.
+    Drift(drift::Drift),
 }
 
 impl Command {
@@ -71,6 +76,7 @@ impl Command {
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
+            Command::Drift(command) => command.run(ctx, sh),
         }
     }
 }

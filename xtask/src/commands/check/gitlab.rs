@@ -75,9 +75,10 @@ pub fn validators(root: &Path) -> Vec<Validator> {
     ]
 }
 
-/// The stages of a default-branch pipeline, in order; `teardown` jobs are manual and last.
+/// The stages of a default-branch pipeline, in order; `teardown` jobs are manual, and `drift` runs only in scheduled
+/// pipelines.
 pub const STAGE_ORDER: &[&str] = &[
-    "image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown",
+    "image", "validate", "build", "plan", "apply", "deploy", "migrate", "teardown", "drift",
 ];
 
 /// gitlab-ci-local's `--list-csv` prints `name;stage;when;…` rows in pipeline order; the stages must not go back.
@@ -135,6 +136,16 @@ fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
     // A CI checkout is detached; gitlab-ci-local would then list the jobs of no branch at all.
     git(&["checkout", "--quiet", "-B", "main"], clone)?;
     git(&["update-ref", "refs/remotes/origin/main", "HEAD"], clone)?;
+    // gitlab-ci-local takes the default branch from origin/HEAD, which a clone of a worktree on another branch points
+    // at that branch: every default-branch rule would then be false and no job listed.
+    git(
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ],
+        clone,
+    )?;
     // gitlab-ci-local derives CI_PROJECT_PATH from a GitLab-shaped origin URL.
     git(
         &[
