@@ -420,3 +420,90 @@ fn with_provider(provider: &Provider, root: &Path, step: Step) -> Step {
         _ => step,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(validator: &Validator) -> Vec<String> {
+        validator.steps.iter().map(Step::render).collect()
+    }
+
+    #[test]
+    fn validate_covers_the_root_every_module_and_the_policy_render() -> anyhow::Result<()> {
+        let root = crate::project_root();
+        let configurations = configurations(&root);
+        assert_eq!(configurations[0], "terraform");
+        assert!(configurations.contains(&"terraform/policy-render".to_owned()));
+        let modules = std::fs::read_dir(root.join("terraform/modules"))?.count();
+        assert_eq!(configurations.len(), modules + 2, "{configurations:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn provider_steps_run_in_the_copy_never_in_the_checkout() {
+        let root = crate::project_root();
+        for provider in [Provider::Registry, Provider::StandIn] {
+            let work = format!("{WORK}/{}", provider.folder());
+            let prepared = prepare(&root, &provider, &work);
+            assert_eq!(
+                prepared.iter().filter(|step| step.is_command()).count(),
+                usize::from(provider == Provider::StandIn),
+                "only the stand-in's install is a command before the copy"
+            );
+            let step = with_provider(
+                &provider,
+                &root,
+                init_without_backend(&format!("-chdir={work}/terraform"), "init"),
+            );
+            let line = step.render();
+            assert!(line.contains("-chdir=target/terraform-check/"), "{line}");
+            assert_eq!(
+                line.contains("TF_CLI_CONFIG_FILE="),
+                provider == Provider::StandIn,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn root_tests_run_once_per_stage_with_their_own_file_and_the_shared_ones() {
+        let root = crate::project_root();
+        let all = provider_validators(&root);
+        let dev = all
+            .iter()
+            .find(|v| v.name.starts_with("terraform test root dev"))
+            .expect("a dev run");
+        let test = lines(dev).pop().expect("a test step");
+        assert!(test.contains("-var-file=stages/dev.tfvars"), "{test}");
+        assert!(test.contains("-var=stage=dev"), "{test}");
+        assert!(test.contains("-filter=tests/dev.tftest.hcl"), "{test}");
+        assert!(test.contains("-filter=tests/stage.tftest.hcl"), "{test}");
+        assert!(!test.contains("prod.tftest.hcl"), "{test}");
+        assert!(
+            all.iter()
+                .any(|v| v.name.starts_with("terraform test root prod"))
+        );
+        // The provider-free runner must not pick the root module up: it has no aws provider there.
+        assert!(!tested_modules(&root).contains(&root.join("terraform")));
+    }
+
+    #[test]
+    fn the_copy_leaves_out_working_data_and_a_stand_in_lock_file() -> anyhow::Result<()> {
+        let scratch = std::env::temp_dir().join(format!("xtask-tf-copy-{}", std::process::id()));
+        let from = scratch.join("from");
+        std::fs::create_dir_all(from.join(".terraform/providers"))?;
+        std::fs::write(from.join("main.tf"), "")?;
+        std::fs::write(from.join(".terraform.lock.hcl"), "real")?;
+        std::fs::write(from.join("terraform.tfstate"), "{}")?;
+        copy_tree(&from, &scratch.join("standin"), false)?;
+        copy_tree(&from, &scratch.join("registry"), true)?;
+        assert!(scratch.join("standin/main.tf").exists());
+        assert!(!scratch.join("standin/.terraform.lock.hcl").exists());
+        assert!(!scratch.join("standin/.terraform").exists());
+        assert!(!scratch.join("standin/terraform.tfstate").exists());
+        assert!(scratch.join("registry/.terraform.lock.hcl").exists());
+        std::fs::remove_dir_all(&scratch)?;
+        Ok(())
+    }
+}
