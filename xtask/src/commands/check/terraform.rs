@@ -151,7 +151,8 @@ impl Provider {
     fn label(&self) -> &'static str {
         match self {
             Provider::Registry => "aws from the registry",
-            Provider::StandIn | Provider::Missing(_) => "aws stand-in",
+            Provider::StandIn => "aws stand-in",
+            Provider::Missing(_) => "no aws provider",
         }
     }
 
