@@ -99,10 +99,15 @@ run "logs_and_buckets_are_encrypted_and_bounded" {
     error_message = "Every log group needs the stage key and a retention."
   }
 
-  # RDS Proxy logs to /aws/rds/proxy/<proxy name>; the group must be that one, or RDS creates its own, unencrypted.
+  # RDS Proxy logs to /aws/rds/proxy/<proxy name>; the group must be that one, and exist before the proxy, or RDS
+  # creates its own on the proxy's first log line, unencrypted and kept forever. A plan does not show dependencies, so
+  # the proxy's depends_on is read from the source.
   assert {
-    condition     = module.database.log_groups.proxy.name == "/aws/rds/proxy/${module.database.proxy_name}"
-    error_message = "The proxy's log group must be /aws/rds/proxy/<proxy name>."
+    condition = module.database.log_groups.proxy.name == "/aws/rds/proxy/${module.database.proxy_name}" && can(regex(
+      "(?s)resource \"aws_db_proxy\" \"this\" \\{.*?\\n  depends_on = \\[[^\\]]*aws_cloudwatch_log_group\\.proxy[^\\]]*\\]",
+      file("modules/database/proxy.tf"),
+    ))
+    error_message = "The proxy's log group must be /aws/rds/proxy/<proxy name>, and aws_db_proxy.this must depend on it."
   }
 
   assert {
