@@ -356,6 +356,7 @@ fn prepare(root: &Path, provider: &Provider, work: &str) -> Vec<Step> {
     }
     let source = root.to_path_buf();
     let target = root.join(work);
+    let plugin_cache = root.join(format!("{WORK}/plugin-cache"));
     // Real lock files travel with the copy; the stand-in's never go back, and a committed one is left out for it.
     let keep_lock_files = *provider == Provider::Registry;
     steps.push(Step::internal(
@@ -365,6 +366,9 @@ fn prepare(root: &Path, provider: &Provider, work: &str) -> Vec<Step> {
                 std::fs::remove_dir_all(&target)
                     .with_context(|| format!("cannot empty {}", target.display()))?;
             }
+            // Terraform uses a plugin cache folder only when it exists; it outlives the copy.
+            std::fs::create_dir_all(&plugin_cache)
+                .with_context(|| format!("cannot create {}", plugin_cache.display()))?;
             for part in ["terraform", "docs"] {
                 copy_tree(&source.join(part), &target.join(part), keep_lock_files)?;
             }
@@ -418,6 +422,16 @@ fn with_provider(provider: &Provider, root: &Path, step: Step) -> Step {
                     .into_owned(),
             )
             .env("TF_PLUGIN_CACHE_DIR", ""),
+        // One download of the provider for all configurations, unless the user has a cache of their own. The lock
+        // files this may leave incomplete (one platform's checksum) live and die in the copy.
+        Provider::Registry if std::env::var_os("TF_PLUGIN_CACHE_DIR").is_none() => step
+            .env(
+                "TF_PLUGIN_CACHE_DIR",
+                root.join(format!("{WORK}/plugin-cache"))
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+            .env("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "true"),
         _ => step,
     }
 }
