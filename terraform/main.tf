@@ -15,6 +15,14 @@ data "aws_availability_zones" "available" {
     name   = "opt-in-status"
     values = ["opt-in-not-required"]
   }
+
+  # The network spreads over three zones: a region with fewer fails here, at plan time, with this sentence.
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) >= 3
+      error_message = "Region ${var.region} has ${length(self.names)} availability zone(s) without opt-in; the network needs three."
+    }
+  }
 }
 
 locals {
@@ -77,6 +85,8 @@ module "database" {
   backup_retention_days               = var.db_backup_retention_days
   deletion_protection                 = var.db_deletion_protection
   skip_final_snapshot                 = var.db_skip_final_snapshot
+  allow_major_version_upgrade         = var.db_allow_major_version_upgrade
+  apply_immediately                   = var.db_apply_immediately
   performance_insights_retention_days = var.db_performance_insights_retention_days
   database_insights_mode              = var.db_database_insights_mode
   monitoring_interval_seconds         = var.db_monitoring_interval_seconds
@@ -99,12 +109,13 @@ module "monitoring" {
   kms_key_arn = local.kms_key_arn
   alarm_email = var.alarm_email
 
-  db_instance_identifier   = module.database.instance_identifier
-  db_burstable             = module.concurrency.burstable
-  db_vcpus                 = module.concurrency.vcpus
-  db_memory_mib            = module.concurrency.instance_memory_mib
-  db_allocated_storage_gib = var.db_allocated_storage_gib
-  db_connections_threshold = module.concurrency.db_connections_alarm_threshold
+  db_instance_identifier       = module.database.instance_identifier
+  db_burstable                 = module.concurrency.burstable
+  db_vcpus                     = module.concurrency.vcpus
+  db_memory_mib                = module.concurrency.instance_memory_mib
+  db_allocated_storage_gib     = var.db_allocated_storage_gib
+  db_max_allocated_storage_gib = var.db_max_allocated_storage_gib
+  db_connections_threshold     = module.concurrency.db_connections_alarm_threshold
 
   proxy_name                           = module.database.proxy_name
   proxy_client_connections_threshold   = module.concurrency.proxy_client_connections_alarm_threshold

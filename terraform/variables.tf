@@ -5,9 +5,11 @@ variable "stage" {
   type        = string
   nullable    = false
 
+  # Names built from it (pmp-api-<stage>, the database and proxy identifiers, bucket names) must be valid for RDS and
+  # S3, which refuse a hyphen at the end or two in a row: refused here, at plan time, instead of half-way through an apply.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.stage))
-    error_message = "stage must match ^[a-z][a-z0-9-]{1,15}$."
+    condition     = can(regex("^[a-z]([a-z0-9]|-[a-z0-9]){1,15}$", var.stage)) && length(var.stage) <= 16
+    error_message = "stage must be 2 to 16 lower-case letters, digits and single hyphens, start with a letter and not end with a hyphen (RDS and S3 names are built from it)."
   }
 }
 
@@ -250,6 +252,20 @@ variable "db_skip_final_snapshot" {
   nullable    = false
 }
 
+variable "db_allow_major_version_upgrade" {
+  description = "Let a change of db_engine_version cross a PostgreSQL major version. On only for the apply of a major upgrade (docs/runbooks/postgres-major-upgrade.md)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "db_apply_immediately" {
+  description = "Apply database changes now instead of in the maintenance window (sun 03:30-04:30 UTC). On only for a planned change such as a major upgrade."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "buckets_force_destroy" {
   description = "Let a teardown delete the deployment, data and access-log buckets with their contents. Only for throw-away stages; a protected stage keeps its data."
   type        = bool
@@ -402,13 +418,19 @@ variable "reserved_concurrency_limit" {
 # --- Alarms and keys --------------------------------------------------------------------------------------------------
 
 variable "alarm_email" {
-  description = "E-mail address subscribed to the alarm topic (the recipient confirms once). null: no subscription."
+  description = "E-mail address subscribed to the alarm topic (the recipient confirms once). null: no subscription, allowed only outside the protected stages."
   type        = string
   default     = null
 
   validation {
     condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be an e-mail address, or null."
+  }
+
+  # The protected stages are xtask's (xtask/src/stage.rs, PROTECTED): their alarms must reach someone.
+  validation {
+    condition     = var.alarm_email != null || !contains(["prod"], var.stage)
+    error_message = "The protected stage ${var.stage} needs an alarm subscriber: set alarm_email in stages/${var.stage}.tfvars."
   }
 }
 

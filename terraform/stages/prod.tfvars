@@ -41,7 +41,8 @@ proxy_max_connections_percent      = 75
 proxy_max_idle_connections_percent = 25
 concurrency_headroom               = 10
 
-alarm_email = null
+# A protected stage must have an alarm subscriber (a validation refuses null here): replace with the team's address.
+alarm_email = "pmp-oncall@example.com"
 
 # Kept: a teardown stops at non-empty buckets (docs/runbooks/teardown.md).
 buckets_force_destroy = false

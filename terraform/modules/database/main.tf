@@ -117,15 +117,36 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
+# The final snapshot's name carries the time this instance was first planned, so a stage torn down, recreated and
+# torn down again leaves a second snapshot instead of failing on the first one's name. The time is kept (ignore_changes)
+# and renewed only when the instance itself is replaced (its identifier, key, database or user change).
+resource "terraform_data" "instance_generation" {
+  input            = plantimestamp()
+  triggers_replace = [var.name, var.kms_key_arn, var.db_name, var.master_username]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+locals {
+  # At most 255 characters, letters, digits and single hyphens, not ending in one: <name>-final-YYYYMMDDhhmmss.
+  final_snapshot_identifier = "${var.name}-final-${formatdate("YYYYMMDDhhmmss", terraform_data.instance_generation.input)}"
+}
+
 resource "aws_db_instance" "this" {
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.engine_version
   instance_class = var.instance_class
 
-  # Minor versions (security fixes) arrive in the maintenance window; a major upgrade is a deliberate change.
+  # Minor versions (security fixes) arrive in the maintenance window; a major upgrade is a deliberate change, made
+  # with docs/runbooks/postgres-major-upgrade.md (both switches on for that one apply, off again afterwards).
   auto_minor_version_upgrade  = true
-  allow_major_version_upgrade = false
+  allow_major_version_upgrade = var.allow_major_version_upgrade
+  apply_immediately           = var.apply_immediately
+  # A major version past its end of standard support is upgraded, not silently billed as RDS Extended Support.
+  engine_lifecycle_support = "open-source-rds-extended-support-disabled"
 
   storage_type          = "gp3"
   allocated_storage     = var.allocated_storage_gib
@@ -154,7 +175,7 @@ resource "aws_db_instance" "this" {
   delete_automated_backups  = var.skip_final_snapshot
   deletion_protection       = var.deletion_protection
   skip_final_snapshot       = var.skip_final_snapshot
-  final_snapshot_identifier = var.skip_final_snapshot ? null : "${var.name}-final"
+  final_snapshot_identifier = var.skip_final_snapshot ? null : local.final_snapshot_identifier
 
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = var.kms_key_arn

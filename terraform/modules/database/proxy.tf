@@ -45,6 +45,14 @@ resource "aws_iam_role_policy" "proxy" {
   policy = data.aws_iam_policy_document.proxy.json
 }
 
+# RDS Proxy writes its logs to /aws/rds/proxy/<name>, creating the group unencrypted and kept forever on first use
+# unless it exists: created here first, with the stage key and the database logs' retention.
+resource "aws_cloudwatch_log_group" "proxy" {
+  name              = "/aws/rds/proxy/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
 resource "aws_db_proxy" "this" {
   name                   = var.name
   engine_family          = "POSTGRESQL"
@@ -63,7 +71,7 @@ resource "aws_db_proxy" "this" {
     secret_arn  = aws_db_instance.this.master_user_secret[0].secret_arn
   }
 
-  depends_on = [aws_iam_role_policy.proxy]
+  depends_on = [aws_iam_role_policy.proxy, aws_cloudwatch_log_group.proxy]
 }
 
 resource "aws_db_proxy_default_target_group" "this" {

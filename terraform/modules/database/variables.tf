@@ -142,3 +142,17 @@ variable "proxy_connection_borrow_timeout_seconds" {
   default     = 5
   nullable    = false
 }
+
+variable "allow_major_version_upgrade" {
+  description = "Let a change of engine_version cross a PostgreSQL major version (docs/runbooks/postgres-major-upgrade.md). Off between upgrades."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "apply_immediately" {
+  description = "Apply instance changes now instead of in the next maintenance window (a major upgrade is then a planned outage of minutes). Off between planned changes."
+  type        = bool
+  default     = false
+  nullable    = false
+}

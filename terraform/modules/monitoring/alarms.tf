@@ -1,8 +1,10 @@
 # The database and proxy alarms of the design (the function's and the API's live in serverless.yml). Thresholds that
 # depend on the instance come from the concurrency module, so they move with the instance class.
 locals {
-  db    = { DBInstanceIdentifier = var.db_instance_identifier }
-  proxy = { ProxyName = var.proxy_name }
+  db = { DBInstanceIdentifier = var.db_instance_identifier }
+  # Relative to the ceiling: below it, autoscaling keeps at least 10 % of the allocated storage free; at it, nothing does.
+  free_storage_threshold_bytes = floor(var.db_max_allocated_storage_gib * 1073741824 * var.low_storage_percent / 100)
+  proxy                        = { ProxyName = var.proxy_name }
 
   alarms = merge(
     {
@@ -17,20 +19,24 @@ locals {
         operator    = "LessThanThreshold", threshold = floor(var.db_memory_mib * 1048576 * var.low_memory_percent / 100), period = 300, periods = 3, missing = "missing"
       }
       "db-free-storage" = {
-        description = "Database free storage below ${var.low_storage_percent} % of the ${var.db_allocated_storage_gib} GiB allocated: autoscaling may be at its ceiling."
+        description = "Database free storage below ${var.low_storage_percent} % of the ${var.db_max_allocated_storage_gib} GiB autoscaling ceiling: storage autoscaling is at or near its limit."
         namespace   = "AWS/RDS", metric = "FreeStorageSpace", dimensions = local.db, statistic = "Minimum"
-        operator    = "LessThanThreshold", threshold = floor(var.db_allocated_storage_gib * 1073741824 * var.low_storage_percent / 100), period = 300, periods = 2, missing = "missing"
+        operator    = "LessThanThreshold", threshold = local.free_storage_threshold_bytes, period = 300, periods = 2, missing = "missing"
       }
       "db-connections" = {
         description = "Database connections above ${var.db_connections_threshold} (the alarm share of max_connections): the instance is close to refusing connections, so something opens more than the proxy's budget."
         namespace   = "AWS/RDS", metric = "DatabaseConnections", dimensions = local.db, statistic = "Maximum"
         operator    = "GreaterThanThreshold", threshold = var.db_connections_threshold, period = 60, periods = 5, missing = "missing"
       }
+      # DBLoad against the vCPUs as a ratio CloudWatch computes itself: no vCPU figure of ours in this one.
       "db-load" = {
-        description = "Average active sessions (DBLoad) above the ${var.db_vcpus} vCPUs for 15 minutes."
-        namespace   = "AWS/RDS", metric = "DBLoad", dimensions = local.db, statistic = "Average"
-        operator    = "GreaterThanThreshold", threshold = var.db_vcpus, period = 300, periods = 3, missing = "notBreaching"
+        description = "Average active sessions above the instance's vCPU count (DBLoadRelativeToNumVCPUs above 1) for 15 minutes."
+        namespace   = "AWS/RDS", metric = "DBLoadRelativeToNumVCPUs", dimensions = local.db, statistic = "Average"
+        operator    = "GreaterThanThreshold", threshold = 1, period = 300, periods = 3, missing = "notBreaching"
       }
+      # DBLoadCPU and DBLoadNonCPU have no relative variant. Deriving one (DBLoadCPU x DBLoadRelativeToNumVCPUs / DBLoad)
+      # is undefined whenever the database is idle, so these two compare with the vCPU count of the concurrency module's
+      # class table, which it keeps anyway for the memory behind max_connections.
       "db-load-cpu" = {
         description = "Sessions on CPU (DBLoadCPU) above the ${var.db_vcpus} vCPUs for 15 minutes: queries queue for the CPU."
         namespace   = "AWS/RDS", metric = "DBLoadCPU", dimensions = local.db, statistic = "Average"

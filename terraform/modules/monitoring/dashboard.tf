@@ -11,7 +11,7 @@ locals {
         line    = var.cpu_percent_threshold
       },
       {
-        title = "Database load (average active sessions) vs vCPUs"
+        title = "Database load (average active sessions) and vCPUs"
         metrics = [
           concat(["AWS/RDS", "DBLoad"], local.db_dims),
           concat(["AWS/RDS", "DBLoadCPU"], local.db_dims),
@@ -32,7 +32,7 @@ locals {
       {
         title   = "Free storage (bytes)"
         metrics = [concat(["AWS/RDS", "FreeStorageSpace"], local.db_dims)]
-        line    = floor(var.db_allocated_storage_gib * 1073741824 * var.low_storage_percent / 100)
+        line    = local.free_storage_threshold_bytes
       },
       {
         title = "Proxy connections: clients, database, pinned"

@@ -12,3 +12,15 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+# Terraform's tests read a module's outputs only: the root module's plan-level tests (terraform/tests/) check the
+# planned alarms through this.
+output "alarms" {
+  description = "The database and proxy alarms by key, as planned (terraform/tests/ asserts on them)."
+  value       = aws_cloudwatch_metric_alarm.this
+}
+
+output "email_subscriptions" {
+  description = "Number of e-mail subscriptions to the alarm topic."
+  value       = length(aws_sns_topic_subscription.email)
+}

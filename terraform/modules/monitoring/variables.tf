@@ -41,7 +41,13 @@ variable "db_memory_mib" {
 }
 
 variable "db_allocated_storage_gib" {
-  description = "Allocated storage, GiB (the free storage alarm fires below a share of it)."
+  description = "Initial allocated storage, GiB (bounds the free storage alarm, see low_storage_percent)."
+  type        = number
+  nullable    = false
+}
+
+variable "db_max_allocated_storage_gib" {
+  description = "Storage autoscaling ceiling, GiB: the free storage alarm fires below a share of it."
   type        = number
   nullable    = false
 }
@@ -85,10 +91,16 @@ variable "low_memory_percent" {
 }
 
 variable "low_storage_percent" {
-  description = "Alarm when FreeStorageSpace falls below this share of the allocated storage, percent (autoscaling acts at 10 %; staying low means it reached its ceiling)."
+  description = "Alarm when FreeStorageSpace falls below this share of the autoscaling ceiling, percent. At the ceiling autoscaling stops; below it, autoscaling keeps 10 % of the allocated storage free, so the share must stay below that at the initial size."
   type        = number
-  default     = 10
+  default     = 1
   nullable    = false
+
+  # Otherwise the alarm would fire on a young database that autoscaling is still growing normally.
+  validation {
+    condition     = var.low_storage_percent > 0 && var.db_max_allocated_storage_gib * var.low_storage_percent / 100 <= var.db_allocated_storage_gib * 0.1
+    error_message = "low_storage_percent of the ceiling (${var.db_max_allocated_storage_gib} GiB) must not exceed the 10 % of the initial ${var.db_allocated_storage_gib} GiB that autoscaling keeps free: lower it or raise the initial storage."
+  }
 }
 
 variable "cpu_credit_balance_threshold" {

@@ -35,14 +35,24 @@ resource "aws_iam_role" "flow_logs" {
   assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
 }
 
-# The log group exists already (above): the service only needs to add streams and events to it.
+# The permissions AWS documents for a flow log publishing to CloudWatch Logs, all five:
+# https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+# Scoped to this flow log's group (created above; CreateLogGroup then finds it) and its streams; DescribeLogGroups is a
+# listing call, so it gets the account's log groups in this region rather than one ARN.
 data "aws_iam_policy_document" "flow_logs" {
   statement {
-    actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    sid     = "WriteThisFlowLogGroup"
+    actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = [
       aws_cloudwatch_log_group.flow_logs.arn,
       "${aws_cloudwatch_log_group.flow_logs.arn}:log-stream:*",
     ]
+  }
+
+  statement {
+    sid       = "FindTheGroup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
   }
 }
 

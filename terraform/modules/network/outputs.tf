@@ -47,3 +47,29 @@ output "flow_log_group_name" {
   description = "CloudWatch log group of the VPC flow logs."
   value       = aws_cloudwatch_log_group.flow_logs.name
 }
+
+# Terraform's tests read a module's outputs only: the root module's plan-level tests (terraform/tests/) check the
+# planned resources through these.
+
+output "log_groups" {
+  description = "The module's log groups (flow logs), as planned."
+  value       = { flow_logs = aws_cloudwatch_log_group.flow_logs }
+}
+
+output "planned" {
+  description = "Subnets, NAT gateways, routes, endpoint security groups and the flow-log role's policy as planned (terraform/tests/ asserts on them)."
+  value = {
+    public_subnets          = aws_subnet.public
+    private_subnets         = aws_subnet.private
+    database_subnets        = aws_subnet.database
+    nat_gateways            = aws_nat_gateway.this
+    nat_eips                = aws_eip.nat
+    routes                  = concat([aws_route.public_internet], aws_route.private_nat)
+    private_nat_routes      = aws_route.private_nat
+    database_route_table    = aws_route_table.database
+    database_associations   = aws_route_table_association.database
+    security_groups         = aws_security_group.endpoints
+    ingress_rules           = aws_vpc_security_group_ingress_rule.endpoints_https
+    flow_log_policy_actions = flatten(data.aws_iam_policy_document.flow_logs.statement[*].actions)
+  }
+}
