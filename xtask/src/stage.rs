@@ -1,7 +1,8 @@
-//! Stages: a name is valid when it matches `^[a-z][a-z0-9-]{1,15}$`, and known when `terraform/stages/<name>.tfvars`
-//! exists. Names end up in stack, role, bucket and SSM names, so the rule keeps them short and DNS-safe. Each stage file
-//! names the AWS account the stage lives in (`account_id = "..."`): xtask refuses AWS work in any other account, and a
-//! protected stage in an account that another stage also uses (docs/decisions/0009-one-account-per-stage.md).
+//! Stages: a name is valid under Terraform's `stage` validation (2 to 16 lower-case letters, digits and single dashes,
+//! starting with a letter, not ending with a dash), and known when `terraform/stages/<name>.tfvars` exists. Names end
+//! up in stack, role, bucket and SSM names, so the rule keeps them short and DNS-safe. Each stage file names the AWS
+//! account the stage lives in (`account_id = "..."`): xtask refuses AWS work in any other account, and a protected
+//! stage in an account that another stage also uses (docs/decisions/0009-one-account-per-stage.md).
 
 use std::path::Path;
 
@@ -18,7 +19,7 @@ impl Stage {
     pub fn known(name: &str, root: &Path) -> anyhow::Result<Stage> {
         if !is_valid_name(name) {
             bail!(
-                "`{name}` is not a valid stage name: use 2 to 16 lower-case letters, digits or dashes, starting with a letter"
+                "`{name}` is not a valid stage name: use 2 to 16 lower-case letters, digits and single dashes, starting with a letter and not ending with a dash"
             );
         }
         let known = known_stages(root)?;
@@ -89,7 +90,9 @@ pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     let first_is_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    first_is_letter && rest_ok && (2..=16).contains(&name.len())
+    // RDS and S3 refuse a trailing or doubled hyphen in the names built from the stage (terraform/variables.tf).
+    let hyphens_ok = !name.ends_with('-') && !name.contains("--");
+    first_is_letter && rest_ok && hyphens_ok && (2..=16).contains(&name.len())
 }
 
 /// The stages that have a variable file, sorted.
@@ -131,6 +134,8 @@ mod tests {
             "DEV",
             "abcdefghijklmnopq",
             "dév",
+            "dev-",
+            "qa--2",
         ] {
             assert!(!is_valid_name(bad), "{bad} should be invalid");
         }
