@@ -34,8 +34,13 @@ output "db_master_user_secret_arn" {
 }
 
 output "db_user" {
-  description = "Database user the function connects as through the proxy, with an IAM token."
+  description = "Database role the API function connects as through the proxy, with an IAM token."
   value       = local.db_user
+}
+
+output "db_migrator_user" {
+  description = "Database role the migration function connects as through the proxy, with an IAM token."
+  value       = local.db_migrator_user
 }
 
 output "max_connections" {

@@ -113,8 +113,8 @@ locals {
   # Statement id => where its actions apply. `types`, when set, limits the statement to stacks with one of them.
   cfn_statement_defs = {
     LambdaFunction = {
-      # The stage's function and its versions (qualified ARNs).
-      resources = [local.function_arn, "${local.function_arn}:*"]
+      # The stage's two functions (API and migration) and their versions (qualified ARNs).
+      resources = [local.function_arn, "${local.function_arn}:*", local.migration_function_arn, "${local.migration_function_arn}:*"]
     }
     LambdaPermissionForApiGateway = {
       # Resource policy statements on the function may only let API Gateway invoke it.
@@ -122,7 +122,7 @@ locals {
       condition = { StringEquals = { "lambda:Principal" = "apigateway.amazonaws.com" } }
     }
     PassLambdaRoleToLambda = {
-      resources = [local.lambda_role_arn]
+      resources = [local.lambda_role_arn, local.migration_role_arn]
       condition = { StringEquals = { "iam:PassedToService" = "lambda.amazonaws.com" } }
     }
     ReadStageArtifacts = {

@@ -10,16 +10,27 @@ locals {
   gitlab_user_name         = "${var.stack_name}-gitlab"
   gitlab_group_name        = "${var.stack_name}-deployers"
   gitlab_oidc_role_name    = "${var.stack_name}-gitlab-oidc"
+  migration_role_name      = "${var.stack_name}-migration"
 
   lambda_role_arn         = "arn:${local.p}:iam::${local.a}:role/${local.lambda_role_name}"
   cloudformation_role_arn = "arn:${local.p}:iam::${local.a}:role/${local.cloudformation_role_name}"
+  migration_role_arn      = "arn:${local.p}:iam::${local.a}:role/${local.migration_role_name}"
 
   stack_arn = "arn:${local.p}:cloudformation:${local.r}:${local.a}:stack/${var.stack_name}/*"
 
   function_arn = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${var.function_name}"
 
+  # The migration function (serverless.yml `migrate`): the same zip, its own role, invoked directly only.
+  migration_function_name = "${var.stack_name}-migrate"
+  migration_function_arn  = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${local.migration_function_name}"
+
+  # rds-db:connect resources: one database user through the stage's proxy.
+  # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+  api_db_user_arn      = "arn:${local.p}:rds-db:${local.r}:${local.a}:dbuser:${var.proxy_resource_id}/${var.db_user}"
+  migrator_db_user_arn = "arn:${local.p}:rds-db:${local.r}:${local.a}:dbuser:${var.proxy_resource_id}/${var.migrator_db_user}"
+
   # osls names its HTTP API access-log group /aws/http-api/<stack>; the function's group is /aws/lambda/<function>.
-  log_group_names = ["/aws/lambda/${var.function_name}", "/aws/http-api/${var.stack_name}"]
+  log_group_names = ["/aws/lambda/${var.function_name}", "/aws/lambda/${local.migration_function_name}", "/aws/http-api/${var.stack_name}"]
   log_group_arns = flatten([
     for n in local.log_group_names : [
       "arn:${local.p}:logs:${local.r}:${local.a}:log-group:${n}",

@@ -29,6 +29,7 @@ run "names_follow_the_contract" {
       gitlab_user         = "pmp-api-prod-gitlab"
       gitlab_group        = "pmp-api-prod-deployers"
       gitlab_oidc_role    = "pmp-api-prod-gitlab-oidc"
+      migration_role      = "pmp-api-prod-migration"
     }
     error_message = "Principal names differ from docs/architecture.md."
   }
