@@ -126,6 +126,11 @@ pub enum MigrationError {
     Dirty(i64),
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error(
+        "cannot switch to the role {0} ({1}): create the roles first (`cargo xtask migrate --bootstrap-roles \
+         --database-url URL`, see docs/runbooks/database-first-run.md)"
+    )]
+    Role(String, #[source] sqlx::Error),
     #[error("migration bookkeeping failed: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migrations failed: {0}")]
@@ -296,7 +301,7 @@ pub async fn run_and_close(
             sqlx::query(&format!("SET ROLE {}", quote_ident(role)))
                 .execute(&mut conn)
                 .await
-                .map_err(MigrationError::Database)?;
+                .map_err(|error| MigrationError::Role(role.to_owned(), error))?;
         }
         run(&mut conn, &MIGRATOR, settings).await
     }
@@ -327,14 +332,17 @@ fn blocking<T>(
         .block_on(future)
 }
 
-/// `cargo xtask migrate --database-url URL`: the embedded migrations with the default settings, for synchronous
-/// callers (xtask), on a private single-threaded Tokio runtime.
-pub fn run_with_url_blocking(
-    database_url: &str,
-    role: Option<&str>,
-) -> Result<MigrationReport, MigrationError> {
+/// `cargo xtask migrate --database-url URL` and `cargo xtask local`: the embedded migrations with the default
+/// settings, as `pmp_migrator` whoever the URL names (`SET ROLE`; the bootstrap lets the administrator do that), so
+/// that the objects belong to the migrator as in production. For synchronous callers (xtask), on a private
+/// single-threaded Tokio runtime.
+pub fn run_with_url_blocking(database_url: &str) -> Result<MigrationReport, MigrationError> {
     let options = parse_url(database_url)?;
-    blocking(run_with_options(&options, &Settings::default(), role))
+    blocking(run_with_options(
+        &options,
+        &Settings::default(),
+        Some(crate::roles::MIGRATOR_ROLE),
+    ))
 }
 
 /// `cargo xtask migrate --status --database-url URL`.

@@ -142,3 +142,53 @@ pub async fn create_rds_iam_stand_in(conn: &mut PgConnection) -> Result<(), sqlx
     }
     Ok(())
 }
+
+/// `cargo xtask migrate --bootstrap-roles --database-url URL` and `cargo xtask local`: [`bootstrap`] through `URL`,
+/// which names an administrator (the RDS master user, or a local superuser). With `local_server`, a missing database
+/// is created and RDS's `rds_iam` gets its stand-in first (a local server has neither).
+pub async fn bootstrap_with_url(
+    database_url: &str,
+    local_server: bool,
+) -> Result<BootstrapReport, sqlx::Error> {
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+
+    let options =
+        sqlx::postgres::PgConnectOptions::from_str(database_url)?.disable_statement_logging();
+    let mut conn = match options.connect().await {
+        Err(sqlx::Error::Database(error))
+            if local_server && error.code().as_deref() == Some("3D000") =>
+        {
+            // 3D000 invalid_catalog_name: the database does not exist yet.
+            let name = options.get_database().unwrap_or("pmp").to_owned();
+            let mut admin = options.clone().database("postgres").connect().await?;
+            sqlx::query(&format!(
+                "CREATE DATABASE {}",
+                crate::migrations::quote_ident(&name)
+            ))
+            .execute(&mut admin)
+            .await?;
+            admin.close().await?;
+            options.connect().await?
+        }
+        other => other?,
+    };
+    if local_server {
+        create_rds_iam_stand_in(&mut conn).await?;
+    }
+    let report = bootstrap(&mut conn).await;
+    let _ = conn.close().await;
+    report
+}
+
+/// [`bootstrap_with_url`] for synchronous callers (xtask).
+pub fn bootstrap_with_url_blocking(
+    database_url: &str,
+    local_server: bool,
+) -> Result<BootstrapReport, sqlx::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(sqlx::Error::Io)?
+        .block_on(bootstrap_with_url(database_url, local_server))
+}
