@@ -23,6 +23,7 @@ crate::tests!(
     blocked_migration_fails_within_lock_timeout_and_leaves_no_lock,
     failed_migration_leaves_no_partial_change_and_the_next_run_starts_clean,
     status_lists_pending_applied_and_modified,
+    local_setup_creates_the_database_and_roles_and_the_api_url_signs_in_as_pmp_api,
 );
 
 const INSUFFICIENT_PRIVILEGE: &str = "42501";
@@ -411,4 +412,58 @@ async fn status_lists_pending_applied_and_modified(cluster: Arc<Cluster>) {
     assert_eq!(edited.modified, [first]);
     assert_eq!(edited.pending, [20991231000000]);
     assert!(edited.has_problems());
+}
+
+async fn local_setup_creates_the_database_and_roles_and_the_api_url_signs_in_as_pmp_api(
+    cluster: Arc<Cluster>,
+) {
+    // What `cargo xtask local` does with the administrator's URL: create the database when missing (only on the
+    // harness's own server, which is thrown away afterwards), the rds_iam stand-in and the roles, migrate as
+    // pmp_migrator, then give the function a URL that signs in with the API's role.
+    let options = if cluster.own_tls_server {
+        let existing = cluster.create_empty_database("local_probe").await;
+        let name = format!("{}_new", existing.get_database().expect("a name"));
+        existing.database(&name)
+    } else {
+        cluster.create_empty_database("local").await
+    };
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().expect("a database name")
+    );
+    let report = pmp_api::roles::bootstrap_with_url(&url, true)
+        .await
+        .expect("the local bootstrap");
+    assert!(report.reassigned.is_empty(), "{report:?}");
+    let again = pmp_api::roles::bootstrap_with_url(&url, true)
+        .await
+        .expect("a second local bootstrap");
+    assert!(again.created_roles.is_empty() && again.reassigned.is_empty());
+    let migrated =
+        pmp_api::migrations::run_with_options(&options, &Settings::DEFAULT, Some(MIGRATOR_ROLE))
+            .await
+            .expect("migrate through the administrator's URL as pmp_migrator");
+    assert_eq!(migrated.applied, versions(&MIGRATOR));
+    let mut admin = cluster.connect(&options).await;
+    let owner: String = sqlx::query_scalar(
+        "SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE relname = 'consent_event'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("the owner");
+    assert_eq!(owner, MIGRATOR_ROLE, "SET ROLE made the migrator the owner");
+    // The function's URL in local mode (xtask local/postgres.rs `as_api_role`).
+    let api_url = format!("{url}?options=-c%20role%3D{API_ROLE}");
+    let mut api = <PgConnection as Connection>::connect(&api_url)
+        .await
+        .expect("sign in with the API's role");
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut api)
+        .await
+        .expect("current_user");
+    assert_eq!(role, API_ROLE);
+    fails_with(&mut api, "TRUNCATE consent_event", INSUFFICIENT_PRIVILEGE).await;
 }
