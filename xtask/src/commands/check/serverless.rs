@@ -88,7 +88,7 @@ pub fn validators(root: &Path) -> Vec<Validator> {
         all.push(
             Validator::new(format!("serverless package {stage}"), format!("serverless.yml → {template}"))
                 .step(package(stage))
-                .step(Step::internal("check the template: one function in the VPC, an HTTP API, log retention, no IAM role", move |_| {
+                .step(Step::internal("check the template: the API and migration functions in the VPC, an HTTP API, log retention, no IAM role", move |_| {
                     let text = std::fs::read_to_string(&absolute).with_context(|| format!("cannot read {}", absolute.display()))?;
                     check_template(&serde_json::from_str(&text).context("the generated template is not JSON")?)
                 }))
