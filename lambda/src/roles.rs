@@ -145,7 +145,7 @@ pub async fn create_rds_iam_stand_in(conn: &mut PgConnection) -> Result<(), sqlx
 
 /// `cargo xtask migrate --bootstrap-roles --database-url URL` and `cargo xtask local`: [`bootstrap`] through `URL`,
 /// which names an administrator (the RDS master user, or a local superuser). With `local_server`, a missing database
-/// is created and RDS's `rds_iam` gets its stand-in first (a local server has neither).
+/// is created first. A server that is not RDS (no `rds_superuser`) gets the `rds_iam` stand-in.
 pub async fn bootstrap_with_url(
     database_url: &str,
     local_server: bool,
@@ -173,7 +173,12 @@ pub async fn bootstrap_with_url(
         }
         other => other?,
     };
-    if local_server {
+    // RDS always has rds_superuser and rds_iam; a server without rds_superuser is not RDS and gets the stand-in.
+    let on_rds: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_superuser')")
+            .fetch_one(&mut conn)
+            .await?;
+    if !on_rds {
         create_rds_iam_stand_in(&mut conn).await?;
     }
     let report = bootstrap(&mut conn).await;
