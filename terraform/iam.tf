@@ -16,6 +16,7 @@ module "iam_policies" {
   kms_key_arn              = local.kms_key_arn
   proxy_resource_id        = local.proxy_resource_id
   db_user                  = local.db_user
+  migrator_db_user         = local.db_migrator_user
   private_subnet_ids       = local.private_subnet_ids
   lambda_security_group_id = local.lambda_security_group_id
   api_domain_name          = module.dns.api_domain_name
@@ -34,6 +35,8 @@ module "deployer" {
   names                       = module.iam_policies.names
   lambda_trust_policy         = module.iam_policies.lambda_trust_policy
   lambda_policy               = module.iam_policies.lambda_policy
+  migration_trust_policy      = module.iam_policies.migration_trust_policy
+  migration_policy            = module.iam_policies.migration_policy
   cloudformation_trust_policy = module.iam_policies.cloudformation_trust_policy
   cloudformation_policy       = module.iam_policies.cloudformation_policy
   deployer_policies           = module.iam_policies.deployer_policies

@@ -30,10 +30,12 @@ locals {
   stack_name    = "pmp-api-${var.stage}"
   function_name = "pmp-api-${var.stage}-api"
 
-  kms_key_arn              = module.kms.key_arn
-  alarm_topic_arn          = module.monitoring.topic_arn
-  proxy_resource_id        = module.database.proxy_resource_id
-  db_user                  = module.database.master_username
+  kms_key_arn       = module.kms.key_arn
+  alarm_topic_arn   = module.monitoring.topic_arn
+  proxy_resource_id = module.database.proxy_resource_id
+  # The database roles the functions sign in as (docs/database-access.md); the master user is break-glass only.
+  db_user                  = "pmp_api"
+  db_migrator_user         = "pmp_migrator"
   lambda_security_group_id = module.database.lambda_security_group_id
   private_subnet_ids       = module.network.private_subnet_ids
 }
@@ -94,6 +96,7 @@ module "database" {
   log_min_duration_ms                 = var.db_log_min_duration_ms
   db_name                             = var.db_name
   master_username                     = var.db_master_username
+  proxy_db_users                      = [local.db_user, local.db_migrator_user]
 
   proxy_max_connections_percent      = var.proxy_max_connections_percent
   proxy_max_idle_connections_percent = var.proxy_max_idle_connections_percent

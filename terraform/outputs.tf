@@ -33,9 +33,24 @@ output "db_master_user_secret_arn" {
   value       = module.database.master_user_secret_arn
 }
 
+output "db_instance_address" {
+  description = "Host name of the instance itself: the roles' first run from inside the VPC (docs/runbooks/database-first-run.md)."
+  value       = module.database.instance_address
+}
+
+output "db_master_username" {
+  description = "The RDS master user: first run and break-glass only; no component signs in as it."
+  value       = module.database.master_username
+}
+
 output "db_user" {
-  description = "Database user the function connects as through the proxy, with an IAM token."
+  description = "Database role the API function connects as through the proxy, with an IAM token."
   value       = local.db_user
+}
+
+output "db_migrator_user" {
+  description = "Database role the migration function connects as through the proxy, with an IAM token."
+  value       = local.db_migrator_user
 }
 
 output "max_connections" {

@@ -10,9 +10,11 @@ module "ssm_contract" {
   db_proxy_resource_id     = local.proxy_resource_id
   db_name                  = module.database.db_name
   db_user                  = local.db_user
+  db_migrator_user         = local.db_migrator_user
   data_bucket_name         = module.storage.data_bucket_name
   deployment_bucket_name   = module.storage.deployment_bucket_name
   lambda_role_arn          = module.deployer.lambda_role_arn
+  migration_role_arn       = module.deployer.migration_role_arn
   cloudformation_role_arn  = module.deployer.cloudformation_role_arn
   api_domain_name          = module.dns.api_domain_name
   certificate_arn          = module.dns.certificate_arn

@@ -346,14 +346,20 @@ variable "db_name" {
 }
 
 variable "db_master_username" {
-  description = "Master user; its password lives in the RDS-managed secret. The function connects as this user through the proxy with an IAM token."
+  description = "Master user; its password lives in the RDS-managed secret. Break-glass and the roles' first run only: the functions sign in as pmp_api and pmp_migrator (docs/database-access.md)."
   type        = string
-  default     = "pmp_api"
+  default     = "pmp_admin"
   nullable    = false
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_master_username)) && !contains(["postgres", "rdsadmin", "admin"], var.db_master_username)
     error_message = "db_master_username must be a lower-case PostgreSQL identifier and not a reserved name."
+  }
+
+  # The application roles are created by the bootstrap as separate, least-privilege roles; the master must not be one.
+  validation {
+    condition     = !contains(["pmp_api", "pmp_migrator"], var.db_master_username)
+    error_message = "db_master_username must not be pmp_api or pmp_migrator: those are the application's roles, created by the bootstrap."
   }
 }
 

@@ -212,6 +212,12 @@ impl Database {
         }
     }
 
+    /// A new connection that is not the cached one, for a job that must end with its own session (a migration run):
+    /// the caller closes it.
+    pub async fn open_dedicated(&self) -> Result<PgConnection, DbError> {
+        self.open().await
+    }
+
     async fn open(&self) -> Result<PgConnection, DbError> {
         let options = self.config.connect_options()?;
         let target = describe(&options);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::api::{self, ServiceInfo};
 use crate::db::{Database, DbConfig, DbError};
-use crate::migrations::{self, MigrationError, MigrationReport};
+use crate::migrations::{self, MigrationError, MigrationReport, MigrationStatus, Settings};
 
 /// The function's state for the life of the execution environment.
 #[derive(Debug)]
@@ -17,6 +17,30 @@ pub struct App {
     /// The configuration error, if any, is kept for the invocations that need the database: the API routes that do
     /// not need it keep working.
     database: Result<Database, String>,
+    role: Role,
+    /// The migration session's limits (migration function only); a bad value is reported by the command.
+    settings: Result<Settings, String>,
+}
+
+/// Which of the two functions built from this zip this is (`PMP_FUNCTION`, set by serverless.yml). Each signs in as
+/// its own database role and refuses the other's events, so the API role can never run DDL through a direct
+/// invocation and the migration function has no API surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves API Gateway events; refuses commands. The default: an unset variable never enables migrations.
+    Api,
+    /// Runs the `migrate` and `status` commands; refuses API events.
+    Migrate,
+}
+
+impl Role {
+    /// `PMP_FUNCTION`: `migrate` for the migration function, anything else (or nothing) for the API function.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        match lookup("PMP_FUNCTION").as_deref().map(str::trim) {
+            Some("migrate") => Self::Migrate,
+            _ => Self::Api,
+        }
+    }
 }
 
 /// A successful answer: serialised as is to the caller.
@@ -25,6 +49,7 @@ pub struct App {
 pub enum Answer {
     Api(Box<ApiGatewayV2httpResponse>),
     Migrated(MigrationReport),
+    Status(MigrationStatus),
 }
 
 /// A direct invocation that did not succeed. Reported by Lambda as a function error (`errorType`, `errorMessage`).
@@ -34,8 +59,15 @@ pub enum FunctionError {
         "unrecognised event: expected an API Gateway HTTP API event (payload format 2.0) or a direct invocation {{\"command\": \"migrate\"}}; {0}"
     )]
     InvalidEvent(String),
-    #[error("unknown command {0:?}; the only command is \"migrate\"")]
+    #[error("unknown command {0:?}; the commands are \"migrate\" and \"status\"")]
     UnknownCommand(String),
+    #[error(
+        "this is the API function: it does not run database commands; invoke the migration function \
+         (pmp-api-<stage>-migrate, `cargo xtask migrate`)"
+    )]
+    CommandRefused,
+    #[error("this is the migration function: it serves no API events")]
+    ApiEventRefused,
     #[error("{0}")]
     DatabaseUnavailable(String),
     #[error("{0}")]
@@ -47,6 +79,8 @@ impl From<FunctionError> for Diagnostic {
         let error_type = match error {
             FunctionError::InvalidEvent(_) => "InvalidEvent",
             FunctionError::UnknownCommand(_) => "UnknownCommand",
+            FunctionError::CommandRefused => "CommandRefused",
+            FunctionError::ApiEventRefused => "ApiEventRefused",
             FunctionError::DatabaseUnavailable(_) => "DatabaseUnavailable",
             FunctionError::MigrationFailed(_) => "MigrationFailed",
         };
@@ -67,6 +101,7 @@ impl From<DbError> for FunctionError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Command {
     Migrate,
+    Status,
 }
 
 enum Event {
@@ -75,7 +110,7 @@ enum Event {
 }
 
 impl App {
-    /// Reads `PMP_STAGE` and the database configuration. Opens nothing.
+    /// Reads `PMP_STAGE`, `PMP_FUNCTION`, the database configuration and the migration settings. Opens nothing.
     pub fn from_env() -> Self {
         let stage = std::env::var("PMP_STAGE")
             .ok()
@@ -84,25 +119,46 @@ impl App {
             ServiceInfo::new(stage.unwrap_or_else(|| "unknown".to_owned())),
             DbConfig::from_env(),
         )
+        .with_role(
+            Role::from_lookup(|name| std::env::var(name).ok()),
+            Settings::from_env(),
+        )
     }
 
+    /// The API function (the role of [`Self::from_env`] without `PMP_FUNCTION`).
     pub fn new(info: ServiceInfo, database: Result<DbConfig, DbError>) -> Self {
         Self {
             info,
             database: database
                 .map(Database::new)
                 .map_err(|error| error.to_string()),
+            role: Role::Api,
+            settings: Ok(Settings::default()),
         }
+    }
+
+    /// The same app as the given function, with these migration settings.
+    pub fn with_role(mut self, role: Role, settings: Result<Settings, String>) -> Self {
+        self.role = role;
+        self.settings = settings;
+        self
     }
 
     /// Handles one event; `request_id` is the Lambda request id.
     pub async fn handle(&self, event: Value, request_id: &str) -> Result<Answer, FunctionError> {
-        let outcome = match classify(event) {
-            Ok(Event::Api(event)) => Ok(Answer::Api(Box::new(api::respond(
+        let outcome = match (classify(event), self.role) {
+            (Ok(Event::Api(event)), Role::Api) => Ok(Answer::Api(Box::new(api::respond(
                 event, &self.info, request_id,
             )))),
-            Ok(Event::Command(Command::Migrate)) => self.migrate().await.map(Answer::Migrated),
-            Err(error) => Err(error),
+            (Ok(Event::Api(_)), Role::Migrate) => Err(FunctionError::ApiEventRefused),
+            (Ok(Event::Command(_)), Role::Api) => Err(FunctionError::CommandRefused),
+            (Ok(Event::Command(Command::Migrate)), Role::Migrate) => {
+                self.migrate().await.map(Answer::Migrated)
+            }
+            (Ok(Event::Command(Command::Status)), Role::Migrate) => {
+                self.status().await.map(Answer::Status)
+            }
+            (Err(error), _) => Err(error),
         };
         if let Err(error) = &outcome {
             tracing::error!(error = %error, "invocation failed");
@@ -110,26 +166,37 @@ impl App {
         outcome
     }
 
-    async fn migrate(&self) -> Result<MigrationReport, FunctionError> {
-        let database = self
-            .database
+    fn database(&self) -> Result<&Database, FunctionError> {
+        self.database
             .as_ref()
-            .map_err(|error| FunctionError::DatabaseUnavailable(error.clone()))?;
-        let result = {
-            let mut connection = database.connection().await?;
-            migrations::run(&mut connection, &migrations::MIGRATOR).await
-        };
+            .map_err(|error| FunctionError::DatabaseUnavailable(error.clone()))
+    }
+
+    /// A connection of its own for the run (not the cached one), closed at the end whatever happened: a closed
+    /// session holds no advisory lock, so a failed or interrupted run never leaves one pinned on the proxy.
+    async fn migrate(&self) -> Result<MigrationReport, FunctionError> {
+        let settings = self
+            .settings
+            .clone()
+            .map_err(FunctionError::DatabaseUnavailable)?;
+        let connection = self.database()?.open_dedicated().await?;
+        let result = migrations::run_and_close(connection, &settings, None).await;
         match result {
             Ok(report) => {
                 tracing::info!(applied = ?report.applied, current_version = ?report.current_version, "migrations done");
                 Ok(report)
             }
-            Err(error) => {
-                // Start the next invocation from a clean session: no half-finished transaction or lock survives.
-                database.reset().await;
-                Err(error.into())
-            }
+            Err(error) => Err(error.into()),
         }
+    }
+
+    async fn status(&self) -> Result<MigrationStatus, FunctionError> {
+        let mut connection = self.database()?.open_dedicated().await?;
+        let status = migrations::status(&mut connection, &migrations::MIGRATOR).await;
+        if let Err(error) = sqlx::Connection::close(connection).await {
+            tracing::debug!(%error, "closing the status connection failed");
+        }
+        Ok(status?)
     }
 }
 
@@ -145,6 +212,7 @@ fn classify(event: Value) -> Result<Event, FunctionError> {
     match object.get("command") {
         Some(Value::String(command)) if object.len() == 1 => match command.as_str() {
             "migrate" => Ok(Event::Command(Command::Migrate)),
+            "status" => Ok(Event::Command(Command::Status)),
             _ => Err(FunctionError::UnknownCommand(command.clone())),
         },
         Some(Value::String(_)) => Err(FunctionError::InvalidEvent(format!(

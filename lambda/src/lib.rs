@@ -12,3 +12,4 @@ pub mod iam_token;
 #[cfg(feature = "runtime")]
 pub mod logging;
 pub mod migrations;
+pub mod roles;

@@ -3,7 +3,8 @@
 
 use pmp_api::api::ServiceInfo;
 use pmp_api::db::DbConfig;
-use pmp_api::handler::{Answer, App, FunctionError};
+use pmp_api::handler::{Answer, App, FunctionError, Role};
+use pmp_api::migrations::Settings;
 use serde_json::{Value, json};
 
 const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
@@ -14,6 +15,11 @@ fn app() -> App {
         ServiceInfo::new("test"),
         Ok(DbConfig::Url("postgres://pmp@127.0.0.1:1/pmp".into())),
     )
+}
+
+/// The migration function built from the same zip, with the same unreachable database.
+fn migration_app() -> App {
+    app().with_role(Role::Migrate, Ok(Settings::DEFAULT))
 }
 
 fn event(name: &str) -> Value {
@@ -179,7 +185,8 @@ fn malformed_api_events_are_refused() {
 #[test]
 fn the_migrate_event_file_is_the_command() {
     // What `cargo xtask migrate` sends. No database here: the command must fail as a function error naming the target.
-    let error = fails(event("migrate.json"));
+    let error = block_on(migration_app().handle(event("migrate.json"), REQUEST_ID))
+        .expect_err("no database");
     assert!(
         matches!(error, FunctionError::DatabaseUnavailable(_)),
         "{error:?}"
@@ -191,11 +198,13 @@ fn the_migrate_event_file_is_the_command() {
 
 #[test]
 fn migrate_without_database_configuration_explains_what_is_missing() {
-    let app = App::new(ServiceInfo::new("test"), DbConfig::from_lookup(|_| None));
+    let app = App::new(ServiceInfo::new("test"), DbConfig::from_lookup(|_| None))
+        .with_role(Role::Migrate, Ok(Settings::DEFAULT));
     let error = block_on(app.handle(json!({"command": "migrate"}), REQUEST_ID))
         .expect_err("no configuration");
     assert!(error.to_string().contains("DB_HOST is not set"), "{error}");
     // The API keeps working without a database configuration.
+    let app = App::new(ServiceInfo::new("test"), DbConfig::from_lookup(|_| None));
     let answer =
         block_on(app.handle(event("health.json"), REQUEST_ID)).expect("health needs no database");
     assert_eq!(
@@ -251,4 +260,70 @@ fn error_messages_stay_short_whatever_the_event() {
         .collect();
     let message = fails(Value::Object(huge)).to_string();
     assert!(message.len() < 600, "{} characters", message.len());
+}
+
+#[test]
+fn the_api_function_refuses_database_commands() {
+    for command in ["migrate", "status"] {
+        let error = fails(json!({ "command": command }));
+        assert!(matches!(error, FunctionError::CommandRefused), "{error:?}");
+        assert!(
+            error.to_string().contains("pmp-api-<stage>-migrate"),
+            "{error}"
+        );
+        assert_eq!(
+            lambda_runtime::Diagnostic::from(error).error_type,
+            "CommandRefused"
+        );
+    }
+}
+
+#[test]
+fn the_migration_function_serves_no_api_events() {
+    let error = block_on(migration_app().handle(event("health.json"), REQUEST_ID))
+        .expect_err("no API on the migration function");
+    assert!(matches!(error, FunctionError::ApiEventRefused), "{error:?}");
+}
+
+#[test]
+fn only_pmp_function_migrate_makes_the_migration_function() {
+    let role = |value: Option<&str>| Role::from_lookup(|_| value.map(str::to_owned));
+    assert_eq!(role(Some("migrate")), Role::Migrate);
+    assert_eq!(role(None), Role::Api);
+    assert_eq!(role(Some("api")), Role::Api);
+    assert_eq!(role(Some("MIGRATE")), Role::Api);
+}
+
+#[test]
+fn a_bad_migration_setting_fails_the_command_not_the_start() {
+    let settings = Settings::from_lookup(|name| {
+        (name == pmp_api::migrations::LOCK_TIMEOUT_VAR).then(|| "5m".to_owned())
+    });
+    let message = settings.clone().expect_err("5m is not whole seconds");
+    assert!(
+        message.contains("MIGRATION_LOCK_TIMEOUT_SECONDS must be a positive number of seconds"),
+        "{message}"
+    );
+    let app = app().with_role(Role::Migrate, settings);
+    let error =
+        block_on(app.handle(json!({"command": "migrate"}), REQUEST_ID)).expect_err("refused");
+    assert!(
+        error.to_string().contains("MIGRATION_LOCK_TIMEOUT_SECONDS"),
+        "{error}"
+    );
+    let custom = Settings::from_lookup(|name| match name {
+        "MIGRATION_LOCK_TIMEOUT_SECONDS" => Some("2".to_owned()),
+        "MIGRATION_STATEMENT_TIMEOUT_SECONDS" => Some("600".to_owned()),
+        _ => None,
+    })
+    .expect("valid settings");
+    assert_eq!(custom.lock_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(
+        custom.statement_timeout,
+        std::time::Duration::from_secs(600)
+    );
+    assert_eq!(
+        custom.wait_for_other_run,
+        Settings::DEFAULT.wait_for_other_run
+    );
 }

@@ -5,6 +5,11 @@ output "policy_lambda" {
   value       = module.iam_policies.lambda_policy
 }
 
+output "policy_migration" {
+  description = "Migration function's execution role: permissions."
+  value       = module.iam_policies.migration_policy
+}
+
 output "policy_cloudformation" {
   description = "CloudFormation deployment role: permissions."
   value       = module.iam_policies.cloudformation_policy
@@ -38,6 +43,11 @@ output "policy_invoke_migrate" {
 output "trust_lambda" {
   description = "Lambda execution role: trust policy."
   value       = module.iam_policies.lambda_trust_policy
+}
+
+output "trust_migration" {
+  description = "Migration function's execution role: trust policy."
+  value       = module.iam_policies.migration_trust_policy
 }
 
 output "trust_cloudformation" {

@@ -11,6 +11,7 @@ pub const ACCOUNT_STACK: &str = "pmp-bootstrap-account";
 pub const ACCOUNT_TEMPLATE: &str = "cloudformation/account.yml";
 pub const SERVICE: &str = "pmp-api";
 pub const MIGRATE_EVENT: &str = "lambda/events/migrate.json";
+pub const STATUS_EVENT: &str = "lambda/events/status.json";
 
 /// Tags on the bootstrap stacks (Terraform and Serverless tag their own resources).
 pub const BOOTSTRAP_TAGS: &[&str] = &[
@@ -23,8 +24,16 @@ pub fn stack(stage: &Stage) -> String {
     format!("{SERVICE}-{stage}")
 }
 
+/// The API function; nothing in xtask addresses it directly (it refuses the database commands), the test ties the name
+/// to serverless.yml.
+#[cfg(test)]
 pub fn function(stage: &Stage) -> String {
     format!("{SERVICE}-{stage}-api")
+}
+
+/// The migration function (serverless.yml `migrate`): the same zip as the API function, invoked directly only.
+pub fn migration_function(stage: &Stage) -> String {
+    format!("{SERVICE}-{stage}-migrate")
 }
 
 pub fn state_key(stage: &Stage) -> String {
@@ -52,6 +61,11 @@ mod tests {
         assert!(
             serverless.contains("name: ${self:service}-${sls:stage}-api"),
             "the function's name"
+        );
+        assert_eq!(migration_function(&stage), format!("{SERVICE}-dev-migrate"));
+        assert!(
+            serverless.contains("name: ${self:service}-${sls:stage}-migrate"),
+            "the migration function's name"
         );
         assert!(
             serverless.contains(&format!("artifact: {}", build_zip_path_template())),

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use pmp_api::db::{Database, DbConfig};
-use pmp_api::migrations::MIGRATOR;
+use pmp_api::migrations::{MIGRATOR, Settings};
+use pmp_api::roles::MIGRATOR_ROLE;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, Row};
 
@@ -48,11 +49,12 @@ async fn migrate_command_applies_and_reports(cluster: Arc<Cluster>) {
     #[cfg(feature = "runtime")]
     {
         use pmp_api::api::ServiceInfo;
-        use pmp_api::handler::App;
+        use pmp_api::handler::{App, Role};
         use serde_json::json;
 
-        let options = cluster.create_database("command").await;
-        let app = App::new(ServiceInfo::new("test"), Ok(url_for(&options)));
+        let options = cluster.as_role(&cluster.create_database("command").await, MIGRATOR_ROLE);
+        let app = App::new(ServiceInfo::new("test"), Ok(url_for(&options)))
+            .with_role(Role::Migrate, Ok(Settings::default()));
         let event: serde_json::Value =
             serde_json::from_str(include_str!("../../events/migrate.json"))
                 .expect("the migrate event");
@@ -144,7 +146,7 @@ async fn failed_migration_does_not_poison_the_connection(cluster: Arc<Cluster>) 
     }
     database.reset().await;
     let mut connection = database.connection().await.expect("a fresh connection");
-    let report = pmp_api::migrations::run(&mut connection, &MIGRATOR)
+    let report = pmp_api::migrations::run(&mut connection, &MIGRATOR, &Settings::DEFAULT)
         .await
         .expect("migrations run on the new session");
     assert_eq!(report.applied, versions(&MIGRATOR));

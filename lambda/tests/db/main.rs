@@ -2,6 +2,7 @@
 //! fresh database per test. Own harness (libtest-mimic) so that the server is stopped when the tests end, passed or
 //! not: a `static` would never be dropped.
 
+mod access;
 mod function;
 mod migrate;
 mod pg;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         .iter()
         .chain(schema::TESTS)
         .chain(function::TESTS)
+        .chain(access::TESTS)
         .copied()
         .collect();
 

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pmp_api::migrations::{MIGRATOR, MigrationError, run};
+use pmp_api::migrations::{MIGRATOR, MigrationError, Settings, run};
+use pmp_api::roles::MIGRATOR_ROLE;
 
 use crate::pg::Cluster;
 use crate::support::{copy_migrations, migrator, recorded, table_exists, versions};
@@ -28,7 +29,7 @@ const TABLES: &[&str] = &[
 ];
 
 async fn fresh_database_gets_the_whole_schema(cluster: Arc<Cluster>) {
-    let options = cluster.create_database("fresh").await;
+    let options = cluster.as_role(&cluster.create_database("fresh").await, MIGRATOR_ROLE);
     let mut conn = cluster.connect(&options).await;
     for table in TABLES {
         assert!(
@@ -37,12 +38,16 @@ async fn fresh_database_gets_the_whole_schema(cluster: Arc<Cluster>) {
         );
     }
 
-    let report = run(&mut conn, &MIGRATOR)
+    let report = run(&mut conn, &MIGRATOR, &Settings::DEFAULT)
         .await
         .expect("migrations apply to a fresh database");
 
     let all = versions(&MIGRATOR);
-    assert_eq!(all.len(), 4, "the four initial migrations");
+    assert_eq!(
+        all.len(),
+        5,
+        "the four initial migrations and the API grants"
+    );
     assert_eq!(report.applied, all);
     assert_eq!(report.current_version, all.last().copied());
     assert_eq!(
@@ -58,10 +63,14 @@ async fn fresh_database_gets_the_whole_schema(cluster: Arc<Cluster>) {
 }
 
 async fn second_run_applies_nothing(cluster: Arc<Cluster>) {
-    let options = cluster.create_database("rerun").await;
+    let options = cluster.as_role(&cluster.create_database("rerun").await, MIGRATOR_ROLE);
     let mut conn = cluster.connect(&options).await;
-    let first = run(&mut conn, &MIGRATOR).await.expect("first run");
-    let second = run(&mut conn, &MIGRATOR).await.expect("second run");
+    let first = run(&mut conn, &MIGRATOR, &Settings::DEFAULT)
+        .await
+        .expect("first run");
+    let second = run(&mut conn, &MIGRATOR, &Settings::DEFAULT)
+        .await
+        .expect("second run");
     assert!(
         second.applied.is_empty(),
         "second run applied {:?}",
@@ -71,7 +80,7 @@ async fn second_run_applies_nothing(cluster: Arc<Cluster>) {
     // From a new connection (a new function instance) too.
     let mut other = cluster.connect(&options).await;
     assert!(
-        run(&mut other, &MIGRATOR)
+        run(&mut other, &MIGRATOR, &Settings::DEFAULT)
             .await
             .expect("third run")
             .applied
@@ -80,15 +89,15 @@ async fn second_run_applies_nothing(cluster: Arc<Cluster>) {
 }
 
 async fn concurrent_runners_apply_each_migration_once(cluster: Arc<Cluster>) {
-    let options = cluster.create_database("concurrent").await;
+    let options = cluster.as_role(&cluster.create_database("concurrent").await, MIGRATOR_ROLE);
     let mut a = cluster.connect(&options).await;
     let mut b = cluster.connect(&options).await;
     let mut c = cluster.connect(&options).await;
 
     let (ra, rb, rc) = tokio::join!(
-        run(&mut a, &MIGRATOR),
-        run(&mut b, &MIGRATOR),
-        run(&mut c, &MIGRATOR)
+        run(&mut a, &MIGRATOR, &Settings::DEFAULT),
+        run(&mut b, &MIGRATOR, &Settings::DEFAULT),
+        run(&mut c, &MIGRATOR, &Settings::DEFAULT)
     );
     let reports = [
         ra.expect("runner a"),
@@ -113,7 +122,7 @@ async fn concurrent_runners_apply_each_migration_once(cluster: Arc<Cluster>) {
 }
 
 async fn failing_migration_is_rolled_back_and_named(cluster: Arc<Cluster>) {
-    let options = cluster.create_database("failing").await;
+    let options = cluster.as_role(&cluster.create_database("failing").await, MIGRATOR_ROLE);
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
     std::fs::write(
@@ -124,7 +133,7 @@ async fn failing_migration_is_rolled_back_and_named(cluster: Arc<Cluster>) {
     let broken = migrator(dir.path()).await;
     let mut conn = cluster.connect(&options).await;
 
-    let error = run(&mut conn, &broken)
+    let error = run(&mut conn, &broken, &Settings::DEFAULT)
         .await
         .expect_err("the broken migration fails");
 
@@ -154,22 +163,28 @@ async fn failing_migration_is_rolled_back_and_named(cluster: Arc<Cluster>) {
     );
 
     // The failure released the advisory lock: the same session and another one can migrate at once.
-    let again = tokio::time::timeout(Duration::from_secs(10), run(&mut conn, &MIGRATOR))
-        .await
-        .expect("the lock was released on the failing connection")
-        .expect("the good migrations still run");
+    let again = tokio::time::timeout(
+        Duration::from_secs(10),
+        run(&mut conn, &MIGRATOR, &Settings::DEFAULT),
+    )
+    .await
+    .expect("the lock was released on the failing connection")
+    .expect("the good migrations still run");
     assert!(again.applied.is_empty());
     let mut other = cluster.connect(&options).await;
-    tokio::time::timeout(Duration::from_secs(10), run(&mut other, &MIGRATOR))
-        .await
-        .expect("another runner is not blocked by a leaked lock")
-        .expect("another runner succeeds");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        run(&mut other, &MIGRATOR, &Settings::DEFAULT),
+    )
+    .await
+    .expect("another runner is not blocked by a leaked lock")
+    .expect("another runner succeeds");
 }
 
 async fn edited_migration_is_detected(cluster: Arc<Cluster>) {
-    let options = cluster.create_database("edited").await;
+    let options = cluster.as_role(&cluster.create_database("edited").await, MIGRATOR_ROLE);
     let mut conn = cluster.connect(&options).await;
-    run(&mut conn, &MIGRATOR)
+    run(&mut conn, &MIGRATOR, &Settings::DEFAULT)
         .await
         .expect("apply the real migrations");
 
@@ -188,7 +203,7 @@ async fn edited_migration_is_detected(cluster: Arc<Cluster>) {
     sql.push_str("\n-- an innocent-looking edit\n");
     std::fs::write(&path, sql).expect("edit the first migration");
 
-    let error = run(&mut conn, &migrator(dir.path()).await)
+    let error = run(&mut conn, &migrator(dir.path()).await, &Settings::DEFAULT)
         .await
         .expect_err("an edited migration is refused");
     assert!(
@@ -203,9 +218,9 @@ async fn edited_migration_is_detected(cluster: Arc<Cluster>) {
 
 async fn migration_missing_from_the_build_is_detected(cluster: Arc<Cluster>) {
     // An older build invoked after a newer one migrated: it must refuse, not run against a schema it does not know.
-    let options = cluster.create_database("missing").await;
+    let options = cluster.as_role(&cluster.create_database("missing").await, MIGRATOR_ROLE);
     let mut conn = cluster.connect(&options).await;
-    run(&mut conn, &MIGRATOR)
+    run(&mut conn, &MIGRATOR, &Settings::DEFAULT)
         .await
         .expect("apply the real migrations");
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -220,7 +235,7 @@ async fn migration_missing_from_the_build_is_detected(cluster: Arc<Cluster>) {
             std::fs::remove_file(path).expect("remove the newest migration");
         }
     }
-    let error = run(&mut conn, &migrator(dir.path()).await)
+    let error = run(&mut conn, &migrator(dir.path()).await, &Settings::DEFAULT)
         .await
         .expect_err("an older build is refused");
     assert!(

@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 
-const MISSING_BINARIES: &str = "PostgreSQL server binaries (initdb, postgres) were found neither on PATH nor in \
-/usr/lib/postgresql/*/bin: install them (Debian/Ubuntu: `apt-get install postgresql`) or set DATABASE_URL to a server \
-where the tests may create and drop databases.";
-
 /// Where the tests' databases live; shared by all tests of the binary.
 #[derive(Debug)]
 pub struct Cluster {
@@ -29,8 +25,33 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// A new, empty database for one test; its options connect to it.
+    /// A new database for one test, with the roles as production has them (the bootstrap of `pmp_api` and
+    /// `pmp_migrator`, run as the administrator like the RDS master user runs it) and no migration applied; its
+    /// options connect to it as the administrator. [`Self::as_role`] signs in as one of the roles.
     pub async fn create_database(&self, label: &str) -> PgConnectOptions {
+        let options = self.create_empty_database(label).await;
+        // Roles are shared by the whole server: one bootstrap at a time, or two could create the same role at once.
+        static BOOTSTRAP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _serialised = BOOTSTRAP.lock().await;
+        let mut conn = self.connect(&options).await;
+        // RDS has rds_iam; a plain PostgreSQL gets a stand-in nobody can sign in as, so the grants are the same.
+        pmp_api::roles::create_rds_iam_stand_in(&mut conn)
+            .await
+            .expect("create the rds_iam stand-in");
+        pmp_api::roles::bootstrap(&mut conn)
+            .await
+            .expect("bootstrap the database roles");
+        conn.close().await.expect("close the admin connection");
+        options
+    }
+
+    /// `options` signing in as `role` instead (the test server trusts loopback connections, like IAM would).
+    pub fn as_role(&self, options: &PgConnectOptions, role: &str) -> PgConnectOptions {
+        options.clone().username(role)
+    }
+
+    /// A new, empty database: no roles bootstrapped.
+    pub async fn create_empty_database(&self, label: &str) -> PgConnectOptions {
         let name = format!(
             "pmp_test_{}_{}_{}",
             std::process::id(),
@@ -125,8 +146,18 @@ pub fn start() -> Result<Guard, String> {
             server: None,
         });
     }
-    let bin = find_binaries().ok_or_else(|| MISSING_BINARIES.to_owned())?;
-    let server = Server::start(&bin)?;
+    // The one finder `cargo xtask local` uses too: the pinned PostgreSQL 17 from node_modules first.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let binaries = local_postgres::find(&root).ok_or_else(local_postgres::missing_message)?;
+    if local_postgres::running_as_root() {
+        local_postgres::check_postgres_user()?;
+    }
+    eprintln!(
+        "database tests: starting PostgreSQL from {} ({:?})",
+        binaries.dir.display(),
+        binaries.source
+    );
+    let server = Server::start(&binaries.dir)?;
     let admin = PgConnectOptions::new_without_pgpass()
         .host("127.0.0.1")
         .port(server.port)
@@ -149,27 +180,6 @@ fn cluster(admin: PgConnectOptions, own_tls_server: bool) -> std::sync::Arc<Clus
     })
 }
 
-/// The directory holding `initdb` and `postgres`: PATH first, then the newest Debian-style installation.
-fn find_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    if let Some(path) = std::env::var_os("PATH")
-        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir))
-    {
-        return Some(dir);
-    }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .filter(|(_, dir)| has_both(dir))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, dir)| dir)
-}
-
 #[derive(Debug)]
 struct Server {
     // Removed after the server has stopped (fields drop after `Drop::drop` ran).
@@ -183,7 +193,7 @@ struct Server {
 impl Server {
     fn start(bin: &Path) -> Result<Self, String> {
         // PostgreSQL refuses to run as root: as root, run it as the `postgres` system user.
-        let as_postgres = is_root();
+        let as_postgres = local_postgres::running_as_root();
         let dir = tempfile::Builder::new()
             .prefix("pmp-pg-")
             .tempdir()
@@ -392,14 +402,6 @@ fn chown_to_postgres(path: &Path) -> Result<(), String> {
              failed: create that user or set DATABASE_URL"
             .to_owned())
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|output| output.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
 }
 
 fn free_port() -> Result<u16, String> {

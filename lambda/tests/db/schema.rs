@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use pmp_api::migrations::{MIGRATOR, run};
-use sqlx::{Executor, PgConnection, Row};
+use pmp_api::migrations::{MIGRATOR, Settings, run};
+use pmp_api::roles::MIGRATOR_ROLE;
+use sqlx::{Connection, Executor, PgConnection, Row};
 
 use crate::pg::Cluster;
 use crate::support::fails_with;
@@ -27,8 +28,17 @@ const RESTRICT: &str = "23001";
 /// A migrated database with one person, a `marketing` purpose and its `newsletter` topic.
 async fn migrated(cluster: &Cluster, label: &str) -> PgConnection {
     let options = cluster.create_database(label).await;
+    let mut migrator = cluster
+        .connect(&cluster.as_role(&options, MIGRATOR_ROLE))
+        .await;
+    run(&mut migrator, &MIGRATOR, &Settings::DEFAULT)
+        .await
+        .expect("migrate");
+    migrator
+        .close()
+        .await
+        .expect("close the migrator's connection");
     let mut conn = cluster.connect(&options).await;
-    run(&mut conn, &MIGRATOR).await.expect("migrate");
     conn.execute(
         "INSERT INTO data_subject (id, external_ref) VALUES ('00000000-0000-4000-8000-000000000001', 'crm-1');
          INSERT INTO purpose (code, name, legal_basis) VALUES ('marketing', 'Marketing', 'consent');

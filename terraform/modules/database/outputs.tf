@@ -24,7 +24,7 @@ output "db_name" {
 }
 
 output "master_username" {
-  description = "Master user name: the function connects as this user through the proxy, with an IAM token."
+  description = "Master user name: break-glass administration only (its secret is in no request path)."
   value       = aws_db_instance.this.username
 }
 

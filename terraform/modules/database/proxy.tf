@@ -1,5 +1,13 @@
-# RDS Proxy: the function authenticates with an IAM token (no password in the function), the proxy logs in to the
-# database with the RDS-managed master secret, and it caps the database connections the function can cause.
+# RDS Proxy: end-to-end IAM authentication. The functions sign in to the proxy with IAM tokens, and the proxy signs in to
+# PostgreSQL with IAM tokens of its own role as the same database user (default_auth_scheme = "IAM_AUTH"): no secret
+# anywhere in the request path. The master user's RDS-managed secret stays for break-glass only (no component reads
+# it). It also caps the database connections the functions can cause.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-migration.html
+
+locals {
+  # rds-db:connect to the instance itself: dbuser:<instance resource id>/<user>; the account from the instance ARN.
+  proxy_db_user_arn_prefix = "arn:${local.partition}:rds-db:${local.region}:${element(split(":", aws_db_instance.this.arn), 4)}:dbuser:${aws_db_instance.this.resource_id}"
+}
 
 data "aws_iam_policy_document" "proxy_assume" {
   statement {
@@ -14,33 +22,25 @@ data "aws_iam_policy_document" "proxy_assume" {
 
 resource "aws_iam_role" "proxy" {
   name               = "${var.name}-rds-proxy"
-  description        = "RDS Proxy ${var.name} reads the database's managed master secret"
+  description        = "RDS Proxy ${var.name} signs in to the database with IAM as the application's roles"
   assume_role_policy = data.aws_iam_policy_document.proxy_assume.json
 }
 
-# Exactly one secret, and the key only as Secrets Manager uses it to decrypt that secret.
+# The proxy's own IAM sign-in to the instance (dbuser:<instance resource id>/<user>), as the two application roles
+# only: never as the master user, and no secretsmanager:GetSecretValue at all.
 data "aws_iam_policy_document" "proxy" {
   statement {
-    sid       = "ReadTheMasterSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
-  }
-
-  statement {
-    sid       = "DecryptItThroughSecretsManager"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${local.region}.amazonaws.com"]
-    }
+    sid     = "ConnectToTheDatabaseAsTheApplicationRoles"
+    actions = ["rds-db:connect"]
+    resources = [
+      for user in var.proxy_db_users :
+      "${local.proxy_db_user_arn_prefix}/${user}"
+    ]
   }
 }
 
 resource "aws_iam_role_policy" "proxy" {
-  name   = "read-master-secret"
+  name   = "connect-as-application-roles"
   role   = aws_iam_role.proxy.id
   policy = data.aws_iam_policy_document.proxy.json
 }
@@ -64,12 +64,8 @@ resource "aws_db_proxy" "this" {
   # Debug logging would write SQL text (and its data) to the logs.
   debug_logging = false
 
-  auth {
-    description = "The master user: clients sign in with an IAM token, the proxy uses the RDS-managed secret"
-    auth_scheme = "SECRETS"
-    iam_auth    = "REQUIRED"
-    secret_arn  = aws_db_instance.this.master_user_secret[0].secret_arn
-  }
+  # End-to-end IAM: clients and the proxy both use IAM tokens, so no auth block (and no secret) is needed.
+  default_auth_scheme = "IAM_AUTH"
 
   depends_on = [aws_iam_role_policy.proxy, aws_cloudwatch_log_group.proxy]
 }

@@ -118,6 +118,17 @@ variable "master_username" {
   nullable    = false
 }
 
+variable "proxy_db_users" {
+  description = "Database roles the RDS Proxy may sign in as with its own IAM role (end-to-end IAM authentication)."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.proxy_db_users) > 0 && !contains(var.proxy_db_users, var.master_username)
+    error_message = "proxy_db_users must name the application roles, never the master user (break-glass only)."
+  }
+}
+
 variable "proxy_max_connections_percent" {
   description = "RDS Proxy MaxConnectionsPercent (the concurrency module derives the reserved concurrency from the same number)."
   type        = number

@@ -3,6 +3,11 @@ output "lambda_role_arn" {
   value       = aws_iam_role.lambda.arn
 }
 
+output "migration_role_arn" {
+  description = "Migration function's execution role (serverless.yml functions.migrate.role)."
+  value       = aws_iam_role.migration.arn
+}
+
 output "cloudformation_role_arn" {
   description = "CloudFormation deployment role (serverless.yml provider.iam.deploymentRole)."
   value       = aws_iam_role.cloudformation.arn

@@ -13,6 +13,20 @@ resource "aws_iam_role_policy" "lambda" {
   policy = var.lambda_policy
 }
 
+# The migration function's (serverless.yml `migrate`): signs in to the database as pmp_migrator only.
+resource "aws_iam_role" "migration" {
+  name                 = var.names.migration_role
+  description          = "Execution role of the stage's migration function (database role pmp_migrator)"
+  assume_role_policy   = var.migration_trust_policy
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy" "migration" {
+  name   = "runtime"
+  role   = aws_iam_role.migration.id
+  policy = var.migration_policy
+}
+
 resource "aws_iam_role" "cloudformation" {
   name                 = var.names.cloudformation_role
   description          = "CloudFormation service role of the stage's Serverless stack: manages only that stack's resources"

@@ -8,6 +8,7 @@ variable "names" {
     gitlab_group        = string
     gitlab_oidc_role    = string
     plan_role           = string
+    migration_role      = string
   })
 }
 
@@ -18,6 +19,16 @@ variable "lambda_trust_policy" {
 
 variable "lambda_policy" {
   description = "Permissions (JSON) of the Lambda execution role."
+  type        = string
+}
+
+variable "migration_trust_policy" {
+  description = "Trust policy (JSON) of the migration function's execution role."
+  type        = string
+}
+
+variable "migration_policy" {
+  description = "Permissions (JSON) of the migration function's execution role."
   type        = string
 }
 

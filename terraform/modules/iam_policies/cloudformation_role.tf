@@ -115,7 +115,7 @@ locals {
   # Statement id => where its actions apply. `types`, when set, limits the statement to stacks with one of them.
   cfn_statement_defs = {
     LambdaFunction = {
-      # The stage's function and its versions (qualified ARNs).
+      # The stage's functions (API and migration) and their versions (qualified ARNs).
       resources = flatten([for f in local.stack_function_arns : [f, "${f}:*"]])
     }
     LambdaPermissionForApiGateway = {

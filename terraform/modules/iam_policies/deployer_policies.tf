@@ -212,12 +212,13 @@ locals {
       ]
     }
 
-    # cargo xtask migrate: aws lambda invoke on the stage's function, unqualified.
+    # cargo xtask migrate: aws lambda invoke on the stage's migration function, unqualified (the API function
+    # refuses the command anyway).
     "invoke-migrate" = {
-      description = "Invoke ${var.function_name} with the migrate command"
+      description = "Invoke ${local.migration_function_name} with the migrate or status command"
       statements = [
         {
-          Sid      = "InvokeStageFunction"
+          Sid      = "InvokeStageMigrationFunction"
           Effect   = "Allow"
           Action   = ["lambda:InvokeFunction"]
           Resource = local.invoked_function_arns

@@ -32,11 +32,12 @@ locals {
         Resource = ["*"]
       },
       {
-        # IAM database authentication through the RDS Proxy, as the one database user.
+        # IAM database authentication through the RDS Proxy, as the API's role only (pmp_api: DML, no DDL). Never as
+        # the migrator or the master user: the migration function has its own role (migration_role.tf).
         Sid      = "ConnectToProxyAsDbUser"
         Effect   = "Allow"
         Action   = ["rds-db:connect"]
-        Resource = ["arn:${local.p}:rds-db:${local.r}:${local.a}:dbuser:${var.proxy_resource_id}/${var.db_user}"]
+        Resource = [local.api_db_user_arn]
       },
       {
         Sid      = "ReadDataObjects"

@@ -11,30 +11,33 @@ locals {
   gitlab_group_name        = "${var.stack_name}-deployers"
   gitlab_oidc_role_name    = "${var.stack_name}-gitlab-oidc"
   plan_role_name           = "${var.stack_name}-plan"
+  migration_role_name      = "${var.stack_name}-migration"
 
   lambda_role_arn         = "arn:${local.p}:iam::${local.a}:role/${local.lambda_role_name}"
   cloudformation_role_arn = "arn:${local.p}:iam::${local.a}:role/${local.cloudformation_role_name}"
+  migration_role_arn      = "arn:${local.p}:iam::${local.a}:role/${local.migration_role_name}"
 
-  # Every execution role of the stack's functions, passed by the deployment role to Lambda only. One line per role:
-  # the migration function's role (pmp-api-<stage>-migrate) is added here.
+  # Every execution role of the stack's functions, passed by the deployment role to Lambda only: the API function's
+  # and the migration function's.
   lambda_execution_role_arns = [
     local.lambda_role_arn,
+    local.migration_role_arn,
   ]
 
   stack_arn = "arn:${local.p}:cloudformation:${local.r}:${local.a}:stack/${var.stack_name}/*"
 
   function_arn = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${var.function_name}"
 
-  # Every function of the stack: the deployment role manages them, the deployer reads them for change detection. One
-  # line per function: the migration function (pmp-api-<stage>-migrate) is added here.
+  # Every function of the stack: the deployment role manages them, the deployer reads them for change detection.
   stack_function_arns = [
     local.function_arn,
+    local.migration_function_arn,
   ]
 
-  # Functions the deployer invokes directly (`cargo xtask migrate`). One line per function: the migration function
-  # (pmp-api-<stage>-migrate) is added here.
+  # Functions the deployer invokes directly: only the migration function (`cargo xtask migrate`); the API function
+  # refuses commands and is reached through the HTTP API alone.
   invoked_function_arns = [
-    local.function_arn,
+    local.migration_function_arn,
   ]
 
   # The bootstrap state bucket and this stage's state and lock objects (backend key pmp/<stage>/terraform.tfstate).
@@ -42,8 +45,17 @@ locals {
   state_object_arn = "${local.state_bucket_arn}/pmp/${var.stage}/terraform.tfstate"
   state_lock_arn   = "${local.state_object_arn}.tflock"
 
+  # The migration function (serverless.yml `migrate`): the same zip, its own role, invoked directly only.
+  migration_function_name = "${var.stack_name}-migrate"
+  migration_function_arn  = "arn:${local.p}:lambda:${local.r}:${local.a}:function:${local.migration_function_name}"
+
+  # rds-db:connect resources: one database user through the stage's proxy.
+  # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+  api_db_user_arn      = "arn:${local.p}:rds-db:${local.r}:${local.a}:dbuser:${var.proxy_resource_id}/${var.db_user}"
+  migrator_db_user_arn = "arn:${local.p}:rds-db:${local.r}:${local.a}:dbuser:${var.proxy_resource_id}/${var.migrator_db_user}"
+
   # osls names its HTTP API access-log group /aws/http-api/<stack>; the function's group is /aws/lambda/<function>.
-  log_group_names = ["/aws/lambda/${var.function_name}", "/aws/http-api/${var.stack_name}"]
+  log_group_names = ["/aws/lambda/${var.function_name}", "/aws/lambda/${local.migration_function_name}", "/aws/http-api/${var.stack_name}"]
   log_group_arns = flatten([
     for n in local.log_group_names : [
       "arn:${local.p}:logs:${local.r}:${local.a}:log-group:${n}",

@@ -7,12 +7,33 @@ output "names" {
     gitlab_group        = local.gitlab_group_name
     gitlab_oidc_role    = local.gitlab_oidc_role_name
     plan_role           = local.plan_role_name
+    migration_role      = local.migration_role_name
   }
 }
 
 output "lambda_role_arn" {
   description = "ARN the Lambda execution role will have (derived from its name)."
   value       = local.lambda_role_arn
+}
+
+output "migration_role_arn" {
+  description = "ARN the migration function's execution role will have (derived from its name)."
+  value       = local.migration_role_arn
+}
+
+output "migration_function_name" {
+  description = "Name of the migration function (serverless.yml `migrate`)."
+  value       = local.migration_function_name
+}
+
+output "migration_trust_policy" {
+  description = "Trust policy (JSON) of the migration function's execution role."
+  value       = local.migration_trust_policy
+}
+
+output "migration_policy" {
+  description = "Permissions (JSON) of the migration function's execution role."
+  value       = local.migration_policy
 }
 
 output "cloudformation_role_arn" {
@@ -93,7 +114,7 @@ output "deployer_policies" {
 output "identity_policies" {
   description = "Every identity policy document (JSON) by name that names each action (the read-only plan_policy uses Describe*/Get*/List* patterns and is tested on its own): for tests and linting in one place."
   value = merge(
-    { lambda = local.lambda_policy, cloudformation = local.cloudformation_policy },
+    { lambda = local.lambda_policy, migration = local.migration_policy, cloudformation = local.cloudformation_policy },
     local.deployer_policy_documents,
   )
 }

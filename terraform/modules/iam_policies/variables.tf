@@ -87,8 +87,24 @@ variable "proxy_resource_id" {
 }
 
 variable "db_user" {
-  description = "Database user the function connects as with an IAM token."
+  description = "Database role the API function connects as with an IAM token (pmp_api: DML only, no DDL)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_user))
+    error_message = "db_user must be a lower-case PostgreSQL role name (it is part of the rds-db:connect ARN)."
+  }
+}
+
+variable "migrator_db_user" {
+  description = "Database role the migration function connects as with an IAM token (pmp_migrator: owns the schema)."
+  type        = string
+  default     = "pmp_migrator"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.migrator_db_user)) && var.migrator_db_user != var.db_user
+    error_message = "migrator_db_user must be a lower-case PostgreSQL role name, different from db_user: the API must not be able to sign in as the schema owner."
+  }
 }
 
 variable "private_subnet_ids" {

@@ -10,10 +10,12 @@ locals {
     "db-proxy-endpoint"        = { type = "String", value = var.db_proxy_endpoint, description = "RDS Proxy endpoint host name" }
     "db-proxy-resource-id"     = { type = "String", value = var.db_proxy_resource_id, description = "RDS Proxy resource id (prx-...), the resource of rds-db:connect" }
     "db-name"                  = { type = "String", value = var.db_name, description = "Database name" }
-    "db-user"                  = { type = "String", value = var.db_user, description = "Database user the function connects as, with an IAM token" }
+    "db-user"                  = { type = "String", value = var.db_user, description = "Database role the API function connects as, with an IAM token (pmp_api)" }
+    "db-migrator-user"         = { type = "String", value = var.db_migrator_user, description = "Database role the migration function connects as, with an IAM token (pmp_migrator)" }
     "data-bucket-name"         = { type = "String", value = var.data_bucket_name, description = "Bucket the function reads large objects from" }
     "deployment-bucket-name"   = { type = "String", value = var.deployment_bucket_name, description = "Central Serverless deployment bucket" }
     "lambda-role-arn"          = { type = "String", value = var.lambda_role_arn, description = "Lambda execution role ARN" }
+    "migration-role-arn"       = { type = "String", value = var.migration_role_arn, description = "Migration function's execution role ARN" }
     "cloudformation-role-arn"  = { type = "String", value = var.cloudformation_role_arn, description = "CloudFormation deployment role ARN" }
     "api-domain-name"          = { type = "String", value = var.api_domain_name, description = "The API's custom domain name" }
     "certificate-arn"          = { type = "String", value = var.certificate_arn, description = "ACM certificate for the custom domain, in the API's region" }

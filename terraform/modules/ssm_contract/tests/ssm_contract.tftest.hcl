@@ -6,9 +6,11 @@ variables {
   db_proxy_resource_id     = "prx-0123456789abcdef0"
   db_name                  = "pmp"
   db_user                  = "pmp_api"
+  db_migrator_user         = "pmp_migrator"
   data_bucket_name         = "pmp-api-dev-data-111122223333-eu-central-1"
   deployment_bucket_name   = "pmp-api-dev-deployment-111122223333-eu-central-1"
   lambda_role_arn          = "arn:aws:iam::111122223333:role/pmp-api-dev-lambda"
+  migration_role_arn       = "arn:aws:iam::111122223333:role/pmp-api-dev-migration"
   cloudformation_role_arn  = "arn:aws:iam::111122223333:role/pmp-api-dev-cloudformation"
   api_domain_name          = "api.dev.example.com"
   certificate_arn          = "arn:aws:acm:eu-central-1:111122223333:certificate/abc"
@@ -30,9 +32,11 @@ run "exact_names" {
       "/pmp/dev/db-proxy-resource-id",
       "/pmp/dev/db-name",
       "/pmp/dev/db-user",
+      "/pmp/dev/db-migrator-user",
       "/pmp/dev/data-bucket-name",
       "/pmp/dev/deployment-bucket-name",
       "/pmp/dev/lambda-role-arn",
+      "/pmp/dev/migration-role-arn",
       "/pmp/dev/cloudformation-role-arn",
       "/pmp/dev/api-domain-name",
       "/pmp/dev/certificate-arn",
@@ -42,7 +46,7 @@ run "exact_names" {
       "/pmp/dev/kms-key-arn",
       "/pmp/dev/third-party-api-url",
     ])
-    error_message = "The SSM names must be exactly the contract's seventeen."
+    error_message = "The SSM names must be exactly the contract's nineteen."
   }
 }
 
@@ -94,7 +98,7 @@ run "prod_prefix" {
   }
 
   assert {
-    condition     = length([for name in keys(output.parameters) : name if startswith(name, "/pmp/prod/")]) == 17
+    condition     = length([for name in keys(output.parameters) : name if startswith(name, "/pmp/prod/")]) == 19
     error_message = "Every name moves under /pmp/prod/ for prod."
   }
 }

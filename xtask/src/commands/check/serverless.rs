@@ -25,6 +25,7 @@ pub const PLACEHOLDER_PARAMS: &[(&str, &str)] = &[
     ("dbProxyResourceId", "prx-0aaaaaaaaaaaaaaa1"),
     ("dbName", "pmp"),
     ("dbUser", "pmp_api"),
+    ("dbMigratorUser", "pmp_migrator"),
     (
         "dataBucketName",
         "pmp-placeholder-data-123456789012-eu-central-1",
@@ -36,6 +37,10 @@ pub const PLACEHOLDER_PARAMS: &[(&str, &str)] = &[
     (
         "lambdaRoleArn",
         "arn:aws:iam::123456789012:role/pmp-api-placeholder-lambda",
+    ),
+    (
+        "migrationRoleArn",
+        "arn:aws:iam::123456789012:role/pmp-api-placeholder-migration",
     ),
     (
         "cloudformationRoleArn",
@@ -83,7 +88,7 @@ pub fn validators(root: &Path) -> Vec<Validator> {
         all.push(
             Validator::new(format!("serverless package {stage}"), format!("serverless.yml → {template}"))
                 .step(package(stage))
-                .step(Step::internal("check the template: one function in the VPC, an HTTP API, log retention, no IAM role", move |_| {
+                .step(Step::internal("check the template: the API and migration functions in the VPC, an HTTP API, log retention, no IAM role", move |_| {
                     let text = std::fs::read_to_string(&absolute).with_context(|| format!("cannot read {}", absolute.display()))?;
                     check_template(&serde_json::from_str(&text).context("the generated template is not JSON")?)
                 }))
@@ -146,31 +151,63 @@ pub fn check_template(template: &Value) -> anyhow::Result<()> {
     };
     let functions = of_type("AWS::Lambda::Function");
     ensure!(
-        functions.len() == 1,
-        "expected exactly one AWS::Lambda::Function, found {}",
+        functions.len() == 2,
+        "expected two AWS::Lambda::Function (the API and the migration function), found {}",
         functions.len()
     );
-    let properties = &functions[0]["Properties"];
+    for function in &functions {
+        let properties = &function["Properties"];
+        ensure!(
+            properties["Runtime"] == "provided.al2023",
+            "a function's runtime is {}, not provided.al2023",
+            properties["Runtime"]
+        );
+        let architectures = &properties["Architectures"];
+        ensure!(
+            architectures
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0] == "arm64"),
+            "a function is not arm64: {architectures}"
+        );
+        let vpc = &properties["VpcConfig"];
+        ensure!(
+            vpc.get("SubnetIds").is_some() && vpc.get("SecurityGroupIds").is_some(),
+            "a function is not in the VPC"
+        );
+        ensure!(
+            properties.get("ReservedConcurrentExecutions").is_some(),
+            "a function has no reserved concurrency"
+        );
+    }
+    // The migration function: one run at a time, up to Lambda's 900 s, told it is the migration function, and no
+    // event source (no permission lets any service invoke it).
+    let migrate = &resources
+        .get("MigrateLambdaFunction")
+        .context("the template has no MigrateLambdaFunction")?["Properties"];
     ensure!(
-        properties["Runtime"] == "provided.al2023",
-        "the function's runtime is {}, not provided.al2023",
-        properties["Runtime"]
+        migrate["ReservedConcurrentExecutions"] == 1,
+        "the migration function's reserved concurrency is not 1"
     );
-    let architectures = &properties["Architectures"];
     ensure!(
-        architectures
-            .as_array()
-            .is_some_and(|a| a.len() == 1 && a[0] == "arm64"),
-        "the function is not arm64: {architectures}"
-    );
-    let vpc = &properties["VpcConfig"];
-    ensure!(
-        vpc.get("SubnetIds").is_some() && vpc.get("SecurityGroupIds").is_some(),
-        "the function is not in the VPC"
+        migrate["Timeout"].as_u64().is_some_and(|t| t <= 900),
+        "the migration function's timeout is not a number of seconds up to 900"
     );
     ensure!(
-        properties.get("ReservedConcurrentExecutions").is_some(),
-        "the function has no reserved concurrency"
+        migrate["Environment"]["Variables"]["PMP_FUNCTION"] == "migrate",
+        "the migration function does not set PMP_FUNCTION=migrate"
+    );
+    let invokers = resources
+        .values()
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::Permission"))
+        .filter(|r| {
+            r["Properties"]["FunctionName"]
+                .to_string()
+                .contains("MigrateLambdaFunction")
+        })
+        .count();
+    ensure!(
+        invokers == 0,
+        "a Lambda permission lets a service invoke the migration function"
     );
     ensure!(
         !of_type("AWS::ApiGatewayV2::Api").is_empty(),
@@ -199,8 +236,13 @@ mod tests {
     use super::*;
 
     fn template(function: Value, extra: Value) -> Value {
+        let mut migrate = good_function();
+        migrate["ReservedConcurrentExecutions"] = serde_json::json!(1);
+        migrate["Timeout"] = serde_json::json!(900);
+        migrate["Environment"] = serde_json::json!({"Variables": {"PMP_FUNCTION": "migrate"}});
         let mut resources = serde_json::json!({
             "ApiLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": function},
+            "MigrateLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": migrate},
             "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {}},
             "ApiLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}}
         });
@@ -300,6 +342,23 @@ mod tests {
         assert!(
             check_template(&template(unbounded, serde_json::json!({}))).is_err(),
             "no reserved concurrency"
+        );
+        let mut loose = good_function();
+        loose["ReservedConcurrentExecutions"] = serde_json::json!(2);
+        loose["Timeout"] = serde_json::json!(900);
+        loose["Environment"] = serde_json::json!({"Variables": {"PMP_FUNCTION": "migrate"}});
+        let two_at_once = serde_json::json!({
+            "MigrateLambdaFunction": {"Type": "AWS::Lambda::Function", "Properties": loose}
+        });
+        assert!(
+            check_template(&template(good_function(), two_at_once)).is_err(),
+            "two migrations at once"
+        );
+        let exposed = serde_json::json!({"MigratePermission": {"Type": "AWS::Lambda::Permission",
+            "Properties": {"FunctionName": {"Fn::GetAtt": ["MigrateLambdaFunction", "Arn"]}}}});
+        assert!(
+            check_template(&template(good_function(), exposed)).is_err(),
+            "an event source on the migration function"
         );
         let forever =
             serde_json::json!({"ApiLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {}}});

@@ -1,48 +1,23 @@
-//! The local PostgreSQL: where its binaries are, whether its cluster in .local/postgres is complete, its password, and
-//! when it is ready. A cluster is complete once the `pmp` database exists; until then each run starts it over.
+//! The local PostgreSQL: whether its cluster in .local/postgres is complete, its password, and when it is ready. A
+//! cluster is complete once it has started; until then each run starts it over. Where the server's
+//! binaries are is the `local-postgres` crate's job (shared with the database tests).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 pub const DIR: &str = ".local/postgres";
 pub const DATA: &str = ".local/postgres/data";
 pub const PASSWORD_FILE: &str = ".local/postgres/password";
 pub const LOG: &str = ".local/postgres/server.log";
-/// Written once the cluster has its database: a cluster without it is a half-finished first run.
+/// Written once the new cluster has started: a cluster without it is a half-finished first run (the database and the
+/// roles are created by an idempotent step on every run).
 const COMPLETE: &str = ".local/postgres/complete";
 pub const DATABASE: &str = "pmp";
 pub const SUPERUSER: &str = "postgres";
-
-pub const MISSING: &str = "PostgreSQL server binaries (initdb, postgres) were found neither on PATH nor in \
-/usr/lib/postgresql/*/bin: install them (Debian/Ubuntu: `apt-get install postgresql`) or set DATABASE_URL to a \
-PostgreSQL server to use instead";
-
-/// The folder holding `initdb` and `postgres` (symbolic links followed, so that `createdb` is found beside them): PATH
-/// first, then the newest Debian-style installation.
-pub fn find_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    let on_path = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).find(|dir| has_both(dir)));
-    let dir = on_path.or_else(|| {
-        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let version = entry.file_name().to_str()?.parse().ok()?;
-                Some((version, entry.path().join("bin")))
-            })
-            .filter(|(_, dir)| has_both(dir))
-            .collect();
-        versions.sort();
-        versions.pop().map(|(_, dir)| dir)
-    })?;
-    let real = std::fs::canonicalize(dir.join("initdb")).ok()?;
-    real.parent().map(Path::to_path_buf)
-}
 
 /// Whether the cluster in .local/postgres was completed by an earlier run.
 pub fn complete(root: &Path) -> bool {
@@ -62,7 +37,7 @@ pub fn prepare(root: &Path, password: &str) -> anyhow::Result<()> {
 
 /// Marks the cluster as complete.
 pub fn record_complete(root: &Path) -> anyhow::Result<()> {
-    std::fs::write(root.join(COMPLETE), "the pmp database exists\n")
+    std::fs::write(root.join(COMPLETE), "the cluster started\n")
         .with_context(|| format!("cannot write {COMPLETE}"))
 }
 
@@ -97,34 +72,19 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The URL the migrations and the function use.
+/// The administrator's URL: the bootstrap and the migrations use it (the migrations switch to `pmp_migrator`).
 pub fn url(password: &str, port: u16) -> String {
     format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}")
 }
 
-/// Whether this process runs as root: PostgreSQL refuses to, so its programs then run as the `postgres` user.
-pub fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with("Uid:"))?;
-            // Real, effective, saved, filesystem: the effective one decides.
-            line.split_whitespace().nth(2).map(|uid| uid == "0")
-        })
-        .unwrap_or(false)
-}
-
-/// As root, the `postgres` system user must exist (the Debian package creates it).
-pub fn check_postgres_user() -> anyhow::Result<()> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    if passwd.lines().any(|line| line.starts_with("postgres:")) {
-        Ok(())
-    } else {
-        bail!(
-            "running as root, `local` runs PostgreSQL as the `postgres` system user, which does not exist: install \
-             PostgreSQL with `apt-get install postgresql` (it creates the user) or set DATABASE_URL"
-        )
-    }
+/// `url`, with the session switched to the API's role at sign-in (`options=-c role=pmp_api`): the local function has
+/// the API's privileges, not the administrator's, as in AWS.
+pub fn as_api_role(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}options=-c%20role%3D{}",
+        pmp_api::roles::API_ROLE
+    )
 }
 
 /// Whether the postmaster in `data` says it accepts connections: the last line of postmaster.pid reads `ready`.
