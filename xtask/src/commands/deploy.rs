@@ -144,6 +144,82 @@ mod tests {
         }
     }
 
+    /// The file `serverless deploy` will look for when it validates `function`, following osls 4.3.1's rule
+    /// (node_modules/osls/lib/plugins/aws/deploy/lib/extended-validate.js): a function-level `package.artifact` counts
+    /// only when the function or the service is packaged individually; otherwise the service-level artifact, else the
+    /// `<service>.zip` that `package` zips from the sources, which it never makes when functions bring their own zip.
+    fn artifact_deploy_looks_for(
+        service: &yaml_rust2::Yaml,
+        function: &str,
+    ) -> Result<String, String> {
+        let package = &service["package"];
+        let function_package = &service["functions"][function]["package"];
+        let individually = function_package["individually"].as_bool().unwrap_or(false)
+            || package["individually"].as_bool().unwrap_or(false);
+        if individually {
+            return Ok(function_package["artifact"]
+                .as_str()
+                .map_or_else(|| format!(".serverless/{function}.zip"), str::to_owned));
+        }
+        if let Some(artifact) = package["artifact"].as_str() {
+            return Ok(artifact.to_owned());
+        }
+        if function_package["artifact"].as_str().is_some() {
+            return Err(format!(
+                "function {function} names its own artifact without being packaged individually: `serverless deploy` \
+                 ignores it and looks for .serverless/{}.zip, which `serverless package` never makes",
+                service["service"].as_str().unwrap_or("<service>")
+            ));
+        }
+        Err(format!(
+            "function {function} has no prebuilt artifact: osls would zip the repository"
+        ))
+    }
+
+    fn functions(service: &yaml_rust2::Yaml) -> Vec<String> {
+        service["functions"]
+            .as_hash()
+            .map(|functions| {
+                functions
+                    .keys()
+                    .filter_map(|name| name.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn serverless_deploy_finds_the_zip_xtask_builds_for_every_function() {
+        let text = std::fs::read_to_string(crate::project_root().join("serverless.yml"))
+            .expect("serverless.yml");
+        let service =
+            &yaml_rust2::YamlLoader::load_from_str(&text).expect("serverless.yml is YAML")[0];
+        let names = functions(service);
+        assert!(!names.is_empty(), "serverless.yml defines no function");
+        for function in names {
+            assert_eq!(
+                artifact_deploy_looks_for(service, &function),
+                Ok("${param:artifact}".to_owned()),
+                "function {function}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_function_level_artifact_alone_is_what_broke_deploy() {
+        let broken = "service: pmp-api\nfunctions:\n  api:\n    package:\n      artifact: a.zip\n";
+        let service = &yaml_rust2::YamlLoader::load_from_str(broken).expect("YAML")[0];
+        let error =
+            artifact_deploy_looks_for(service, "api").expect_err("osls ignores the artifact");
+        assert!(error.contains(".serverless/pmp-api.zip"), "{error}");
+        let individually = format!("{broken}package:\n  individually: true\n");
+        let service = &yaml_rust2::YamlLoader::load_from_str(&individually).expect("YAML")[0];
+        assert_eq!(
+            artifact_deploy_looks_for(service, "api"),
+            Ok("a.zip".to_owned())
+        );
+    }
+
     #[test]
     fn a_prebuilt_zip_is_checked_instead_of_built_and_missing_tools_are_installed_first() {
         let deploy = Deploy {
