@@ -21,6 +21,11 @@ pub fn run(sh: &Shell, title: &str, steps: &[Step], verbose: bool) -> anyhow::Re
         if step.is_command() {
             eprintln!("    {}", step.render());
         }
+        if let Some(condition) = step.only_if.as_ref().filter(|c| !c.holds(&outputs)) {
+            eprintln!("    skipped: {}", condition.skipped);
+            finished.push((&step.purpose, Duration::ZERO));
+            continue;
+        }
         let step_started = Instant::now();
         let result = run_one(sh, step, &mut outputs, verbose, None);
         let took = step_started.elapsed();

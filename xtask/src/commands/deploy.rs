@@ -39,6 +39,21 @@ pub fn serverless(ctx: &Ctx, purpose: &str, verb: &str, extra: &[&str]) -> Step 
     Step::command(purpose, "npx", args)
 }
 
+/// The Terraform values serverless.yml reads, as (`--param` name, SSM name under /pmp/<stage>/), in its order: the
+/// lines `NAME: ${param:NAME, ssm:/pmp/${sls:stage}/SSM-NAME}` of its `custom.terraform` block, the one place
+/// serverless.yml names them.
+pub fn terraform_parameters(root: &std::path::Path) -> Vec<(String, String)> {
+    const PREFIX: &str = "/pmp/${sls:stage}/";
+    let text = std::fs::read_to_string(root.join("serverless.yml")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let param = line.split_once("${param:")?.1.split_once(',')?.0.trim();
+            let ssm_name = line.split_once(PREFIX)?.1.split_once('}')?.0.trim();
+            Some((param.to_owned(), ssm_name.to_owned()))
+        })
+        .collect()
+}
+
 impl Deploy {
     pub fn procedure(&self, ctx: &Ctx, installs: &mut Installs) -> Procedure {
         let mut procedure = Procedure::new(format!("deploy {}", ctx.stage))
@@ -218,6 +233,17 @@ mod tests {
             artifact_deploy_looks_for(service, "api"),
             Ok("a.zip".to_owned())
         );
+    }
+
+    #[test]
+    fn the_terraform_values_are_read_from_serverless_yml() {
+        let parameters = terraform_parameters(&crate::project_root());
+        assert!(parameters.len() >= 16, "{parameters:?}");
+        assert!(parameters.contains(&(
+            "privateSubnetIds".to_owned(),
+            "private-subnet-ids".to_owned()
+        )));
+        assert!(parameters.contains(&("apiDomainName".to_owned(), "api-domain-name".to_owned())));
     }
 
     #[test]
