@@ -25,7 +25,8 @@ Deployment order (each step once the previous one has succeeded):
   5. migrate     run the database migrations inside the VPC through the deployed function
   teardown       remove a stage again (the service first, then the Terraform resources)
 
-Offline: build, check (every static validation), test (all tests, then check), local (the API on 127.0.0.1), bench.
+Offline: build, check (every static validation), test (all tests, check, then rehearse), local (the API on
+127.0.0.1), bench, rehearse (the deployment commands above against a local AWS emulator).
 Every command takes --stage, --region and --dry-run (print the commands, run nothing).";
 
 #[derive(Debug, Parser)]

@@ -9,6 +9,7 @@ mod deploy;
 mod diagrams;
 mod local;
 mod migrate;
+mod rehearse;
 mod teardown;
 mod terraform;
 mod test;
@@ -46,6 +47,8 @@ pub enum Command {
     Local(local::Local),
     /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
     Bench(bench::Bench),
+    /// Every deployment command, through its real client, against a local AWS emulator (moto on 127.0.0.1).
+    Rehearse(rehearse::Rehearse),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
 }
@@ -70,6 +73,7 @@ impl Command {
             Command::Bench(command) => command
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
+            Command::Rehearse(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
         }
     }

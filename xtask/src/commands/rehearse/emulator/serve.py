@@ -9,8 +9,10 @@ import sys
 
 import moto
 
-import change_set_outputs  # noqa: F401  (patches on import)
+import api_mapping_update  # noqa: F401  (each patches on import)
+import change_set_outputs  # noqa: F401
 import empty_change_set  # noqa: F401
+import lambda_properties  # noqa: F401
 import unmodeled_types  # noqa: F401
 
 # The compensations are written against this version's internals: another version must be re-checked first.
