@@ -417,35 +417,66 @@ mod tests {
         }
     }
 
+    /// The line of the first step whose line contains `text`, and its index.
+    fn find<'a>(lines: &'a [String], text: &str) -> (usize, &'a str) {
+        lines
+            .iter()
+            .enumerate()
+            .find(|(_, line)| line.contains(text))
+            .map(|(index, line)| (index, line.as_str()))
+            .unwrap_or_else(|| panic!("no step runs {text}: {lines:?}"))
+    }
+
     #[test]
-    fn the_service_goes_before_the_domain_before_terraform() {
+    fn the_values_are_read_first_then_the_service_the_domain_and_terraform_go() {
         for stage in ["dev", "prod"] {
-            let lines = teardown()
-                .procedure(&ctx(stage), &mut Installs::none())
-                .rendered();
+            let procedure = teardown().procedure(&ctx(stage), &mut Installs::none());
+            let lines = procedure.rendered();
             assert_eq!(
                 lines[0],
-                format!("$ npx --no -- serverless remove --stage {stage} --region eu-central-1")
-            );
-            assert_eq!(
-                lines[1],
                 format!(
-                    "$ npx --no -- serverless delete_domain --stage {stage} --region eu-central-1"
+                    "$ aws ssm get-parameters-by-path --region eu-central-1 --path /pmp/{stage}/ --query 'Parameters[].[Name,Value]' --output text"
                 )
             );
+            let (remove, remove_line) = find(&lines, "serverless remove");
+            let (delete, delete_line) = find(&lines, "serverless delete_domain");
+            let (init, init_line) = find(&lines, "terraform init");
+            let (wait, _) = find(&lines, "network interfaces");
+            let (destroy, destroy_line) = find(&lines, "destroy -input=false");
             assert!(
-                lines[4].contains(&format!(
-                    "-backend-config=key=pmp/{stage}/terraform.tfstate"
-                )),
+                remove < delete && delete < init && init < wait && wait < destroy,
                 "{lines:?}"
             );
+            for line in [remove_line, delete_line] {
+                assert!(
+                    line.contains(&format!(
+                        "'--param=deploymentBucketName=</pmp/{stage}/deployment-bucket-name>'"
+                    )),
+                    "{line}"
+                );
+                assert!(!line.contains("ssm:"), "{line}");
+            }
+            assert!(init_line.contains(&format!(
+                "-backend-config=key=pmp/{stage}/terraform.tfstate"
+            )));
             assert_eq!(
-                lines[5],
+                destroy_line,
                 format!(
                     "$ terraform -chdir=terraform destroy -input=false -auto-approve -var-file=stages/{stage}.tfvars -var=stage={stage} -var=region=eu-central-1"
                 )
             );
-            assert_eq!(lines.len(), 6);
+            for (index, step) in procedure.steps.iter().enumerate() {
+                let guarded = step.only_if.is_some();
+                let should = [remove, delete, init, wait, destroy].contains(&index)
+                    || step
+                        .purpose
+                        .contains("look for the stage's Terraform state");
+                if index > init.saturating_sub(3) && index <= destroy {
+                    assert!(guarded, "{}", step.purpose);
+                } else {
+                    assert_eq!(guarded, should, "{}", step.purpose);
+                }
+            }
         }
     }
 
@@ -456,15 +487,17 @@ mod tests {
             include_bootstrap: true,
         };
         let lines = all.procedure(&ctx("dev"), &mut Installs::none()).rendered();
-        assert_eq!(lines.len(), 10);
+        let without = teardown()
+            .procedure(&ctx("dev"), &mut Installs::none())
+            .rendered();
+        assert_eq!(lines.len(), without.len() + 4);
+        let (state, state_line) = find(&lines, "delete-stack");
+        assert!(state_line.contains(STATE_STACK), "{lines:?}");
         assert!(
-            lines[6].contains("delete-stack") && lines[6].contains(STATE_STACK),
+            lines[state + 2].contains("delete-stack") && lines[state + 2].contains(KMS_KEY_STACK),
             "{lines:?}"
         );
-        assert!(
-            lines[8].contains("delete-stack") && lines[8].contains(KMS_KEY_STACK),
-            "{lines:?}"
-        );
+        assert!(state > find(&lines, "destroy -input=false").0, "{lines:?}");
     }
 
     #[test]

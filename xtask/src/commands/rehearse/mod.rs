@@ -123,7 +123,8 @@ pub fn contract(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let mut parameters: BTreeMap<String, String> = text
         .lines()
         .filter_map(|line| {
-            let (name, rest) = line.trim().strip_prefix('"')?.split_once("\" = {")?;
+            let (name, rest) = line.trim().strip_prefix('"')?.split_once('"')?;
+            let rest = rest.trim_start().strip_prefix("= {")?;
             let kind = rest.split_once("type = \"")?.1.split_once('"')?.0;
             Some((name.to_owned(), kind.to_owned()))
         })
