@@ -37,7 +37,9 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    pub fn start(root: &Path) -> anyhow::Result<Emulator> {
+    /// Starts moto; with `account`, as that account (what `aws sts get-caller-identity` then answers), so that a
+    /// check of the caller's account against the stage's passes as it would with the stage's own credentials.
+    pub fn start(root: &Path, account: Option<&str>) -> anyhow::Result<Emulator> {
         let work = root.join(WORK_DIR);
         std::fs::create_dir_all(&work)
             .with_context(|| format!("cannot create {}", work.display()))?;
@@ -50,6 +52,11 @@ impl Emulator {
         command
             .arg(root.join(SERVE))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(account) = account {
+            // moto answers as this account instead of its default 123456789012:
+            // https://docs.getmoto.org/en/latest/docs/multi_account.html
+            command.env("MOTO_ACCOUNT_ID", account);
+        }
         let mut services = Services::default();
         services.start(
             "moto (the AWS emulator)",

@@ -164,7 +164,11 @@ impl Rehearse {
         let stop = StopFlag::install()?;
         self.prepare(ctx, sh)?;
         let started = Instant::now();
-        let emulator = Emulator::start(&ctx.root)?;
+        // The stage's account, where its variable file names one: the emulator then answers as that account.
+        let account = ["account_id", "aws_account_id"]
+            .iter()
+            .find_map(|name| tfvar(&ctx.root, &ctx.stage, name));
+        let emulator = Emulator::start(&ctx.root, account.as_deref())?;
         eprintln!("==> the emulator answers on {}", emulator.endpoint);
         let environment = emulator.environment(&ctx.region)?;
         let seeded = seed(ctx, &environment)?;
