@@ -7,13 +7,16 @@ Usage (as xtask runs it): .venv/bin/python serve.py -H 127.0.0.1 -p PORT
 
 import sys
 
-import moto
+# The compensations live in the source tree: no __pycache__ beside them.
+sys.dont_write_bytecode = True
 
-import api_mapping_update  # noqa: F401  (each patches on import)
-import change_set_outputs  # noqa: F401
-import empty_change_set  # noqa: F401
-import lambda_properties  # noqa: F401
-import unmodeled_types  # noqa: F401
+import moto  # noqa: E402
+
+import api_mapping_update  # noqa: F401,E402  (each patches on import)
+import change_set_outputs  # noqa: F401,E402
+import empty_change_set  # noqa: F401,E402
+import lambda_properties  # noqa: F401,E402
+import unmodeled_types  # noqa: F401,E402
 
 # The compensations are written against this version's internals: another version must be re-checked first.
 PINNED = "5.2.5"
