@@ -1,6 +1,6 @@
 """The emulator `cargo xtask rehearse` starts: moto's own server, after the compensations beside this file have
 patched the gaps of the pinned moto version (tools/requirements.in) that the deployment commands run into. Each
-compensation is one module that names the moto bug it works around; none of them makes a failing request succeed.
+compensation is one module that names the moto bug it works around; none of them hides a failure of the project.
 
 Usage (as xtask runs it): .venv/bin/python serve.py -H 127.0.0.1 -p PORT
 """
