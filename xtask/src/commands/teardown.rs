@@ -94,46 +94,36 @@ impl Teardown {
             "no Terraform state {} in the bootstrap bucket: nothing of Terraform's to destroy",
             state_key(&ctx.stage)
         );
+        let domain_query = Arg(vec![
+            Part::Text("Items[?DomainName=='".to_owned()),
+            terraform_value(ctx, "api-domain-name"),
+            Part::Text("'].DomainName".to_owned()),
+        ]);
+        let state_bucket = Arg(vec![Part::Output {
+            key: "state_bucket_found",
+            label: format!("StateBucketName of {STATE_STACK}"),
+        }]);
+        let state_query = format!("Contents[?Key=='{}'].Key | [0]", state_key(&ctx.stage));
         let mut procedure = Procedure::new(format!("teardown {}", ctx.stage))
             .on_aws()
             .tools(&[NODE, NPM, TERRAFORM])
             .steps(std::mem::take(&mut installs.node))
-            .step(
-                Step::command(
-                    "read the stage's Terraform values now: `terraform destroy` deletes them, and a rerun still needs them",
-                    "aws",
-                    [
-                        "ssm",
-                        "get-parameters-by-path",
-                        "--region",
-                        &ctx.region,
-                        "--path",
-                        &ssm_parameter(&ctx.stage, ""),
-                        "--query",
-                        "Parameters[].[Name,Value]",
-                        "--output",
-                        "text",
-                    ],
-                )
-                .capture(TERRAFORM_VALUES, None),
-            )
-            .step(
-                Step::command(
-                    format!("look for the Serverless stack {service_stack}"),
-                    "aws",
-                    [
-                        "cloudformation",
-                        "describe-stacks",
-                        "--region",
-                        &ctx.region,
-                        "--query",
-                        &format!("Stacks[?StackName=='{service_stack}'].StackName"),
-                        "--output",
-                        "text",
-                    ],
-                )
-                .capture("service_stack", None),
-            )
+            .step(look_up(
+                ctx,
+                "read the stage's Terraform values now: `terraform destroy` deletes them, and a rerun still needs them",
+                &["ssm", "get-parameters-by-path"],
+                vec!["--path".into(), ssm_parameter(&ctx.stage, "").into()],
+                "Parameters[].[Name,Value]".into(),
+                TERRAFORM_VALUES,
+            ))
+            .step(look_up(
+                ctx,
+                &format!("look for the Serverless stack {service_stack}"),
+                &["cloudformation", "describe-stacks"],
+                Vec::new(),
+                format!("Stacks[?StackName=='{service_stack}'].StackName").into(),
+                "service_stack",
+            ))
             .step(
                 with_terraform_values(
                     ctx,
@@ -149,27 +139,14 @@ impl Teardown {
                     format!("the stack {service_stack} does not exist (removed by an earlier run)"),
                 ),
             )
-            .step(
-                Step::command(
-                    "look for the custom domain",
-                    "aws",
-                    [
-                        "apigatewayv2",
-                        "get-domain-names",
-                        "--region",
-                        &ctx.region,
-                        "--query",
-                    ],
-                )
-                .arg(Arg(vec![
-                    Part::Text("Items[?DomainName=='".to_owned()),
-                    terraform_value(ctx, "api-domain-name"),
-                    Part::Text("'].DomainName".to_owned()),
-                ]))
-                .arg("--output".into())
-                .arg("text".into())
-                .capture("custom_domain", None),
-            )
+            .step(look_up(
+                ctx,
+                "look for the custom domain",
+                &["apigatewayv2", "get-domain-names"],
+                Vec::new(),
+                domain_query,
+                "custom_domain",
+            ))
             .step(
                 with_terraform_values(
                     ctx,
@@ -179,45 +156,31 @@ impl Teardown {
                     "custom_domain",
                     "the custom domain does not exist (deleted by an earlier run)",
                 ),
-            );
-        procedure = procedure
-            .step(
-                Step::command(
-                    "look for the Terraform state bucket",
-                    "aws",
-                    [
-                        "cloudformation",
-                        "describe-stacks",
-                        "--region",
-                        &ctx.region,
-                        "--query",
-                        &format!(
-                            "Stacks[?StackName=='{STATE_STACK}'] | [0].Outputs[?OutputKey=='StateBucketName'] | [0].OutputValue"
-                        ),
-                        "--output",
-                        "text",
-                    ],
-                )
-                .capture("state_bucket_found", None),
             )
-            .step(
-                Step::command(
-                    format!("look for the stage's Terraform state {}", state_key(&ctx.stage)),
-                    "aws",
-                    ["s3api", "list-objects-v2", "--region", &ctx.region, "--bucket"],
+            .step(look_up(
+                ctx,
+                "look for the Terraform state bucket",
+                &["cloudformation", "describe-stacks"],
+                Vec::new(),
+                format!(
+                    "Stacks[?StackName=='{STATE_STACK}'] | [0].Outputs[?OutputKey=='StateBucketName'] | [0].OutputValue"
                 )
-                .arg(Arg(vec![Part::Output {
-                    key: "state_bucket_found",
-                    label: format!("StateBucketName of {STATE_STACK}"),
-                }]))
-                .arg("--prefix".into())
-                .arg(state_key(&ctx.stage).into())
-                .arg("--query".into())
-                .arg(format!("Contents[?Key=='{}'].Key | [0]", state_key(&ctx.stage)).into())
-                .arg("--output".into())
-                .arg("text".into())
-                .capture(TERRAFORM_STATE, None)
-                .only_if("state_bucket_found", format!("the bootstrap stack {STATE_STACK} does not exist: {no_state}")),
+                .into(),
+                "state_bucket_found",
+            ))
+            .step(
+                look_up(
+                    ctx,
+                    &format!("look for the stage's Terraform state {}", state_key(&ctx.stage)),
+                    &["s3api", "list-objects-v2"],
+                    vec!["--bucket".into(), state_bucket, "--prefix".into(), state_key(&ctx.stage).into()],
+                    state_query.into(),
+                    TERRAFORM_STATE,
+                )
+                .only_if(
+                    "state_bucket_found",
+                    format!("the bootstrap stack {STATE_STACK} does not exist: {no_state}"),
+                ),
             )
             .steps(init(ctx).into_iter().map(|step| step.only_if(TERRAFORM_STATE, no_state.clone())))
             .step(wait_for_lambda_enis(ctx).only_if(TERRAFORM_STATE, no_state.clone()))
@@ -268,6 +231,29 @@ impl Teardown {
         }
         procedure
     }
+}
+
+/// `aws <command> --region R <args> --query Q --output text`, its answer kept under `key`: a look-up whose empty
+/// answer means "gone" (see [`Step::only_if`]).
+fn look_up(
+    ctx: &Ctx,
+    purpose: &str,
+    command: &[&str],
+    args: Vec<Arg>,
+    query: Arg,
+    key: &'static str,
+) -> Step {
+    let mut step = Step::command(purpose, "aws", command.iter().copied())
+        .arg("--region".into())
+        .arg(ctx.region.as_str().into());
+    for arg in args {
+        step = step.arg(arg);
+    }
+    step.arg("--query".into())
+        .arg(query)
+        .arg("--output".into())
+        .arg("text".into())
+        .capture(key, None)
 }
 
 /// Where the teardown keeps the stage's SSM parameters, read before anything is destroyed.
