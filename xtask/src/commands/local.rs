@@ -24,9 +24,9 @@ use crate::runner;
 use crate::step::{Arg, Outputs, Part, Step};
 use crate::tools::{self, Installs};
 
-mod http;
+pub(crate) mod http;
 mod postgres;
-mod services;
+pub(crate) mod services;
 
 use services::{Services, StopFlag};
 

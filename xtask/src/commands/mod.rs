@@ -10,6 +10,7 @@ mod diagrams;
 mod drift;
 mod local;
 mod migrate;
+mod rehearse;
 mod teardown;
 mod terraform;
 mod test;
@@ -49,6 +50,8 @@ pub enum Command {
     Local(local::Local),
     /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
     Bench(bench::Bench),
+    /// Every deployment command, through its real client, against a local AWS emulator (moto on 127.0.0.1).
+    Rehearse(rehearse::Rehearse),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
     /// Compare a stage with its code, read-only: Terraform plan (exit status 2 when it differs) and the stack's drift.
@@ -75,6 +78,7 @@ impl Command {
             Command::Bench(command) => command
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
+            Command::Rehearse(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
             Command::Drift(command) => command.run(ctx, sh),
         }
