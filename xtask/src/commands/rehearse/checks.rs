@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use serde_json::Value;
 
-use crate::names::{KMS_KEY_STACK, STATE_STACK};
+use crate::names::{ACCOUNT_STACK, KMS_KEY_STACK, STATE_STACK};
 use crate::stage::Stage;
 
 /// The stage's SSM parameters as seeded: full name → value.
@@ -43,13 +43,26 @@ fn output(state: &Value, stack: &str, key: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// After `bootstrap`: both stacks complete, with the outputs `plan` reads.
+/// After `bootstrap`: the three stacks complete, with the outputs `plan` reads, and the account layer's GitLab OIDC
+/// provider in IAM under the ARN its output names (the ARN Terraform derives and every stage's roles trust).
 pub fn bootstrapped(state: &Value) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     stack_complete(state, KMS_KEY_STACK, &mut problems);
     stack_complete(state, STATE_STACK, &mut problems);
+    stack_complete(state, ACCOUNT_STACK, &mut problems);
     output(state, KMS_KEY_STACK, "KeyArn", &mut problems);
     output(state, STATE_STACK, "StateBucketName", &mut problems);
+    output(state, ACCOUNT_STACK, "GitLabOidcProviderArn", &mut problems);
+    let provider = &state["stacks"][ACCOUNT_STACK]["outputs"]["GitLabOidcProviderArn"];
+    if provider.is_string()
+        && !state["oidc_providers"]
+            .as_array()
+            .is_some_and(|providers| providers.contains(provider))
+    {
+        problems.push(format!(
+            "the account stack names the OIDC provider {provider}, which IAM does not have"
+        ));
+    }
     finish("after bootstrap", problems)
 }
 
@@ -217,7 +230,7 @@ pub fn deployed(
     finish("after deploy", problems)
 }
 
-/// After `teardown`: nothing of the service is left; the bootstrap stacks are.
+/// After `teardown`: nothing of the service is left; the bootstrap stacks (account layer included) are.
 pub fn removed(state: &Value, stage: &Stage) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     let stack = crate::names::stack(stage);
@@ -247,6 +260,7 @@ pub fn removed(state: &Value, stage: &Stage) -> anyhow::Result<()> {
     }
     stack_complete(state, KMS_KEY_STACK, &mut problems);
     stack_complete(state, STATE_STACK, &mut problems);
+    stack_complete(state, ACCOUNT_STACK, &mut problems);
     finish("after teardown", problems)
 }
 
@@ -388,11 +402,35 @@ mod tests {
     #[test]
     fn a_teardown_leaves_only_the_bootstrap_stacks() {
         let complete = json!({"status": "UPDATE_COMPLETE", "outputs": {}});
-        let mut state = json!({"stacks": {KMS_KEY_STACK: complete, STATE_STACK: complete},
+        let mut state = json!({"stacks": {KMS_KEY_STACK: complete, STATE_STACK: complete, ACCOUNT_STACK: complete},
                                "functions": {}, "domain": null, "records": [], "objects": []});
         removed(&state, &dev()).expect("clean");
         state["domain"] = json!({"api_ids": []});
         assert!(removed(&state, &dev()).is_err());
         assert!(bootstrapped(&state).is_err(), "no outputs");
+    }
+
+    #[test]
+    fn a_bootstrap_needs_the_account_stack_and_the_provider_it_names() {
+        let provider = "arn:aws:iam::123456789012:oidc-provider/gitlab.com";
+        let with = |outputs: Value| json!({"status": "CREATE_COMPLETE", "outputs": outputs});
+        let mut state = json!({
+            "stacks": {
+                KMS_KEY_STACK: with(json!({"KeyArn": "arn:key"})),
+                STATE_STACK: with(json!({"StateBucketName": "state"})),
+                ACCOUNT_STACK: with(json!({"GitLabOidcProviderArn": provider})),
+            },
+            "oidc_providers": [provider],
+        });
+        bootstrapped(&state).expect("as meant");
+        state["oidc_providers"] = json!([]);
+        let error = bootstrapped(&state).expect_err("no provider").to_string();
+        assert!(error.contains("which IAM does not have"), "{error}");
+        state["stacks"]
+            .as_object_mut()
+            .expect("stacks")
+            .remove(ACCOUNT_STACK);
+        let error = bootstrapped(&state).expect_err("no stack").to_string();
+        assert!(error.contains(ACCOUNT_STACK), "{error}");
     }
 }

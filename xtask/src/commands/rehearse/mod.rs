@@ -87,6 +87,7 @@ fn plan(ctx: &Ctx) -> Vec<Rehearsed> {
             rerun_says: &[
                 "No changes to deploy. Stack pmp-bootstrap-kms-key is up to date",
                 "No changes to deploy. Stack pmp-bootstrap-terraform-state is up to date",
+                "No changes to deploy. Stack pmp-bootstrap-account is up to date",
             ],
         },
         Rehearsed {
@@ -384,7 +385,7 @@ fn read_state(
     };
     let request = serde_json::json!({
         "region": ctx.region,
-        "stacks": [KMS_KEY_STACK, STATE_STACK, crate::names::stack(&ctx.stage)],
+        "stacks": [KMS_KEY_STACK, STATE_STACK, crate::names::ACCOUNT_STACK, crate::names::stack(&ctx.stage)],
         "function_prefix": format!("{}-", crate::names::stack(&ctx.stage)),
         "domain": value("api-domain-name"),
         "hosted_zone_id": value("hosted-zone-id"),

@@ -80,8 +80,12 @@ def main(request):
         except ClientError:
             objects = []
 
+    # The account layer's GitLab OIDC provider: IAM is global, and the stages' roles trust it by ARN.
+    oidc_providers = [provider["Arn"] for provider in
+                      session.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+
     print(json.dumps({"stacks": stacks, "functions": functions, "domain": domain, "records": records,
-                      "objects": objects}))
+                      "objects": objects, "oidc_providers": oidc_providers}))
 
 
 if __name__ == "__main__":

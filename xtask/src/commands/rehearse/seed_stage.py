@@ -60,7 +60,9 @@ def main(request):
         "db-proxy-endpoint": f"pmp-{stage}.proxy-crehearsal.{region}.rds.amazonaws.com",
         "db-proxy-resource-id": "prx-0rehearsal0000001",
         "db-name": "pmp",
+        # The database roles are fixed by design (docs/database-access.md), not by the stage.
         "db-user": "pmp_api",
+        "db-migrator-user": "pmp_migrator",
         "api-domain-name": domain,
         "certificate-arn": certificate,
         "hosted-zone-id": zone,

@@ -16,6 +16,7 @@ import api_mapping_update  # noqa: F401,E402  (each patches on import)
 import change_set_outputs  # noqa: F401,E402
 import empty_change_set  # noqa: F401,E402
 import lambda_properties  # noqa: F401,E402
+import oidc_provider  # noqa: F401,E402
 import unmodeled_types  # noqa: F401,E402
 
 # The compensations are written against this version's internals: another version must be re-checked first.
