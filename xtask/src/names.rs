@@ -48,6 +48,17 @@ mod tests {
     use super::*;
     use crate::commands::build_zip_path_template;
 
+    /// The plan role may read exactly the bootstrap stacks whose outputs `plan` reads: a rename must fail here.
+    #[test]
+    fn the_plan_role_reads_the_bootstrap_stacks_xtask_reads() {
+        let variables = std::fs::read_to_string(
+            crate::project_root().join("terraform/modules/iam_policies/variables.tf"),
+        )
+        .expect("iam_policies/variables.tf");
+        let default = format!("default     = [\"{KMS_KEY_STACK}\", \"{STATE_STACK}\"]");
+        assert!(variables.contains(&default), "expected {default}");
+    }
+
     /// serverless.yml writes these names in its own syntax; a rename on either side must fail here.
     #[test]
     fn serverless_yml_agrees_with_the_names_xtask_uses() {

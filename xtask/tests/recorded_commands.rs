@@ -299,7 +299,7 @@ fn migrate_invokes_the_function_and_fails_on_its_error() {
     assert_eq!(
         sandbox.calls().last().map(String::as_str),
         Some(
-            "aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-migrate --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-dev.json"
+            "aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-migrate --payload fileb://lambda/events/migrate.json --cli-read-timeout 960 target/migrate-dev.json"
         )
     );
     assert!(

@@ -3,8 +3,10 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.0"
+      source = "hashicorp/aws"
+      # 6.15 is the first release with aws_db_proxy.default_auth_scheme (end-to-end IAM authentication):
+      # https://github.com/hashicorp/terraform-provider-aws/pull/44309
+      version = ">= 6.15, < 7.0"
     }
   }
 }

@@ -112,7 +112,7 @@ output "deployer_policies" {
 }
 
 output "identity_policies" {
-  description = "Every identity policy document (JSON) by name that names each action (the read-only plan_policy uses Describe*/Get*/List* patterns and is tested on its own): for tests and linting in one place."
+  description = "Every identity policy document (JSON) by name, for tests and linting in one place; the read-only plan_policy is its own output, tested on its own (tests/isolation.tftest.hcl)."
   value = merge(
     { lambda = local.lambda_policy, migration = local.migration_policy, cloudformation = local.cloudformation_policy },
     local.deployer_policy_documents,

@@ -13,7 +13,8 @@ locals {
       Effect = "Allow"
       Action = [
         "acm:ListCertificates",
-        "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways",
+        # DescribeAddressesAttribute: the provider's aws_eip read fetches the address's PTR record with it (6.x).
+        "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute", "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways",
         "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces", "ec2:DescribePrefixLists",
         "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
         "ec2:DescribeTags", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
@@ -84,6 +85,14 @@ locals {
       Effect   = "Allow"
       Action   = ["ssm:GetParameter", "ssm:GetParameters"]
       Resource = ["arn:${local.p}:ssm:${local.r}:${local.a}:parameter/${local.ssm_prefix}/*"]
+    },
+    {
+      # `cargo xtask plan` and `drift` read the backend settings (state bucket, key ARN) from the bootstrap stacks'
+      # outputs before `terraform init` (xtask/src/commands/terraform.rs).
+      Sid      = "ReadBootstrapOutputs"
+      Effect   = "Allow"
+      Action   = ["cloudformation:DescribeStacks"]
+      Resource = [for stack in var.bootstrap_stack_names : "arn:${local.p}:cloudformation:${local.r}:${local.a}:stack/${stack}/*"]
     },
     {
       Sid      = "ReadStageState"

@@ -250,3 +250,15 @@ variable "state_bucket_name" {
   type        = string
   default     = null
 }
+
+variable "bootstrap_stack_names" {
+  description = "The bootstrap stacks whose outputs `cargo xtask plan` reads before `terraform init` (xtask/src/names.rs: KMS_KEY_STACK, STATE_STACK)."
+  type        = list(string)
+  default     = ["pmp-bootstrap-kms-key", "pmp-bootstrap-terraform-state"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for stack in var.bootstrap_stack_names : can(regex("^pmp-bootstrap-[a-z0-9-]+$", stack))])
+    error_message = "bootstrap_stack_names are the pmp-bootstrap-* stacks of cloudformation/."
+  }
+}

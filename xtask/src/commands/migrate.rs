@@ -62,11 +62,16 @@ impl Migrate {
                         &migration_function(&ctx.stage),
                         "--payload",
                         &payload,
+                        // Longer than the function's 900 s timeout, so the answer of a migration that runs to the
+                        // limit is read; and no retry: the CLI retries read timeouts, which would start the
+                        // migration again while the first run may still hold the lock.
+                        // https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
                         "--cli-read-timeout",
-                        "900",
+                        "960",
                         &answer_file,
                     ],
                 )
+                .env("AWS_MAX_ATTEMPTS", "1")
                 .capture("invoke_status", None),
             )
             .step(Step::internal(
@@ -269,7 +274,7 @@ mod tests {
                 lines,
                 [
                     format!(
-                        "$ aws lambda invoke --region eu-central-1 --function-name pmp-api-{stage}-migrate --payload fileb://lambda/events/migrate.json --cli-read-timeout 900 target/migrate-{stage}.json"
+                        "$ AWS_MAX_ATTEMPTS=1 aws lambda invoke --region eu-central-1 --function-name pmp-api-{stage}-migrate --payload fileb://lambda/events/migrate.json --cli-read-timeout 960 target/migrate-{stage}.json"
                     ),
                     "# check the function's answer and report what it applied".to_owned(),
                 ]
@@ -289,7 +294,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "$ aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-migrate --payload fileb://lambda/events/status.json --cli-read-timeout 900 target/status-dev.json",
+                "$ AWS_MAX_ATTEMPTS=1 aws lambda invoke --region eu-central-1 --function-name pmp-api-dev-migrate --payload fileb://lambda/events/status.json --cli-read-timeout 960 target/status-dev.json",
                 "# check the function's answer and report pending, applied and modified migrations",
             ]
         );

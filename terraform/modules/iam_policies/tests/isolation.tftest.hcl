@@ -130,6 +130,15 @@ run "plan_role_writes_nothing_but_the_state_lock" {
     error_message = "The plan role has an action that is neither a read nor the state lock's write."
   }
 
+  # What `cargo xtask plan` calls before Terraform: describe-stacks on the two bootstrap stacks, and nothing wider.
+  assert {
+    condition = [for s in jsondecode(output.plan_policy).Statement : s.Resource if s.Sid == "ReadBootstrapOutputs"] == [[
+      "arn:aws:cloudformation:eu-central-1:123456789012:stack/pmp-bootstrap-kms-key/*",
+      "arn:aws:cloudformation:eu-central-1:123456789012:stack/pmp-bootstrap-terraform-state/*",
+    ]]
+    error_message = "The plan role must read the bootstrap stacks' outputs (state bucket, key ARN) that plan needs, and no other stack."
+  }
+
   assert {
     condition = [for s in jsondecode(output.plan_policy).Statement : s.Resource if s.Sid == "WriteStateLock"] == [
       ["arn:aws:s3:::pmp-terraform-state-123456789012-eu-central-1/pmp/dev/terraform.tfstate.tflock"]
