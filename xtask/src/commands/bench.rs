@@ -19,7 +19,10 @@ use crate::tools::{self, Installs};
 
 mod measure;
 mod report;
-mod runtime_api;
+// The load test runs the function behind the same Runtime API.
+pub(crate) mod runtime_api;
+
+pub(crate) use measure::api_event;
 
 /// The name the Runtime API and the environment give the function under test.
 pub const FUNCTION_NAME: &str = "pmp-api-bench-api";
@@ -239,4 +242,9 @@ mod tests {
         );
         assert_eq!(find_executable(&messages, "hello_baseline"), None);
     }
+}
+
+/// The machine a measurement ran on, in one line (also for `loadtest`).
+pub(crate) fn machine_description() -> String {
+    report::Machine::this().describe()
 }

@@ -26,7 +26,7 @@ use crate::tools::{self, Installs};
 
 mod http;
 mod postgres;
-mod services;
+pub(crate) mod services;
 
 use services::{Services, StopFlag};
 

@@ -8,6 +8,7 @@ mod check;
 mod deploy;
 mod diagrams;
 mod drift;
+mod loadtest;
 mod local;
 mod migrate;
 mod teardown;
@@ -49,6 +50,8 @@ pub enum Command {
     Local(local::Local),
     /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
     Bench(bench::Bench),
+    /// The concurrency bound under load on 127.0.0.1: PostgreSQL, PgBouncer as RDS Proxy, the function, wrk.
+    Loadtest(loadtest::Loadtest),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
     /// Compare a stage with its code, read-only: Terraform plan (exit status 2 when it differs) and the stack's drift.
@@ -75,6 +78,7 @@ impl Command {
             Command::Bench(command) => command
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
+            Command::Loadtest(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
             Command::Drift(command) => command.run(ctx, sh),
         }
