@@ -246,13 +246,13 @@ pub fn scenarios() -> Vec<Scenario> {
             PgBouncer,
             2,
             false,
-            "2x with the limit lifted (no or a wrong bound): callers wait for the pool and time out",
+            "2x with the limit lifted (no or a wrong bound): environments beyond the pool wait the borrow timeout, then fail",
         ),
         Scenario::new(
             PgBouncer,
             4,
             false,
-            "4x with the limit lifted: most callers time out waiting for the pool",
+            "4x with the limit lifted: more environments wait out the borrow timeout and fail",
         ),
     ]
 }
