@@ -201,6 +201,11 @@ fn find_executable(messages: &str, name: &str) -> Option<PathBuf> {
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
 
+/// The machine a measurement ran on, in one line (also for `loadtest`).
+pub(crate) fn machine_description() -> String {
+    report::Machine::this().describe()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,9 +247,4 @@ mod tests {
         );
         assert_eq!(find_executable(&messages, "hello_baseline"), None);
     }
-}
-
-/// The machine a measurement ran on, in one line (also for `loadtest`).
-pub(crate) fn machine_description() -> String {
-    report::Machine::this().describe()
 }

@@ -170,42 +170,6 @@ pub fn function_environment(runtime_api: &str, database_url: &str) -> Vec<(&'sta
     .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_are_read_with_their_headers() {
-        let mut input = std::io::Cursor::new(
-            "GET /database HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n"
-                .as_bytes(),
-        );
-        assert_eq!(
-            read_request(&mut input),
-            Some(("GET".into(), "/database".into()))
-        );
-        assert_eq!(
-            read_request(&mut input),
-            Some(("GET".into(), "/health".into()))
-        );
-        assert_eq!(read_request(&mut input), None);
-    }
-
-    #[test]
-    fn a_request_beyond_the_limit_is_throttled_at_once() -> anyhow::Result<()> {
-        // No function process at all: a request that got through would wait; one beyond a limit of 0 never does.
-        let api = Arc::new(RuntimeApi::start()?);
-        let front = Front::start(api, 0)?;
-        let mut stream = TcpStream::connect(("127.0.0.1", front.port))?;
-        stream.write_all(b"GET /database HTTP/1.1\r\nHost: x\r\n\r\n")?;
-        let mut reader = BufReader::new(stream);
-        let mut status = String::new();
-        reader.read_line(&mut status)?;
-        assert!(status.starts_with("HTTP/1.1 429"), "{status}");
-        Ok(())
-    }
-}
-
 /// The execution environments: one function process each, in process groups of their own (a Ctrl-C at the terminal
 /// reaches only xtask). Stopped together, on drop too: SIGTERM to all, then SIGKILL to any still there after 5 s.
 pub struct Environments {
@@ -272,5 +236,41 @@ impl Environments {
 impl Drop for Environments {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_with_their_headers() {
+        let mut input = std::io::Cursor::new(
+            "GET /database HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n"
+                .as_bytes(),
+        );
+        assert_eq!(
+            read_request(&mut input),
+            Some(("GET".into(), "/database".into()))
+        );
+        assert_eq!(
+            read_request(&mut input),
+            Some(("GET".into(), "/health".into()))
+        );
+        assert_eq!(read_request(&mut input), None);
+    }
+
+    #[test]
+    fn a_request_beyond_the_limit_is_throttled_at_once() -> anyhow::Result<()> {
+        // No function process at all: a request that got through would wait; one beyond a limit of 0 never does.
+        let api = Arc::new(RuntimeApi::start()?);
+        let front = Front::start(api, 0)?;
+        let mut stream = TcpStream::connect(("127.0.0.1", front.port))?;
+        stream.write_all(b"GET /database HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut reader = BufReader::new(stream);
+        let mut status = String::new();
+        reader.read_line(&mut status)?;
+        assert!(status.starts_with("HTTP/1.1 429"), "{status}");
+        Ok(())
     }
 }
