@@ -184,12 +184,11 @@ impl App {
         })?;
         let read: Result<DatabaseRead, ReadError> = async {
             let mut connection = database.connection().await.map_err(ReadError::Connect)?;
-            let (role, purposes, backend_pid): (String, i64, i32) = sqlx::query_as(
-                "SELECT current_user::text, (SELECT count(*) FROM purpose), pg_backend_pid()",
-            )
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(ReadError::Query)?;
+            let (role, purposes, backend_pid): (String, i64, i32) =
+                sqlx::query_as(crate::db::READ_QUERY)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(ReadError::Query)?;
             Ok(DatabaseRead {
                 role,
                 purposes,
