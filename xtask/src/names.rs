@@ -24,9 +24,8 @@ pub fn stack(stage: &Stage) -> String {
     format!("{SERVICE}-{stage}")
 }
 
-/// The API function; nothing in xtask addresses it directly (it refuses the database commands), the test ties the name
-/// to serverless.yml.
-#[cfg(test)]
+/// The API function: only the rehearsal looks it up (it refuses the database commands); the test ties the name to
+/// serverless.yml.
 pub fn function(stage: &Stage) -> String {
     format!("{SERVICE}-{stage}-api")
 }

@@ -12,7 +12,8 @@ use crate::step::{Outputs, Step, Work};
 /// Runs the steps in order and returns what they captured.
 pub fn run(sh: &Shell, title: &str, steps: &[Step], verbose: bool) -> anyhow::Result<Outputs> {
     let mut outputs = Outputs::new();
-    let mut finished: Vec<(&str, Duration)> = Vec::new();
+    // A skipped step (its target is gone) is listed with no duration.
+    let mut finished: Vec<(&str, Option<Duration>)> = Vec::new();
     let started = Instant::now();
     let total = steps.len();
     for (index, step) in steps.iter().enumerate() {
@@ -20,6 +21,11 @@ pub fn run(sh: &Shell, title: &str, steps: &[Step], verbose: bool) -> anyhow::Re
         eprintln!("==> [{number}/{total}] {}", step.purpose);
         if step.is_command() {
             eprintln!("    {}", step.render());
+        }
+        if let Some(condition) = step.only_if.as_ref().filter(|c| !c.holds(&outputs)) {
+            eprintln!("    skipped: {}", condition.skipped);
+            finished.push((&step.purpose, None));
+            continue;
         }
         let step_started = Instant::now();
         let result = run_one(sh, step, &mut outputs, verbose, None);
@@ -35,7 +41,7 @@ pub fn run(sh: &Shell, title: &str, steps: &[Step], verbose: bool) -> anyhow::Re
             return Err(error.context(format!("step {number}/{total} ({}) failed", step.purpose)));
         }
         eprintln!("    done in {}", seconds(took));
-        finished.push((&step.purpose, took));
+        finished.push((&step.purpose, Some(took)));
     }
     print_summary(title, &finished, None, total, started.elapsed());
     Ok(outputs)
@@ -161,7 +167,7 @@ pub fn seconds(duration: Duration) -> String {
 
 fn print_summary(
     title: &str,
-    finished: &[(&str, Duration)],
+    finished: &[(&str, Option<Duration>)],
     failed: Option<(&str, Duration)>,
     planned: usize,
     elapsed: Duration,
@@ -169,7 +175,10 @@ fn print_summary(
     eprintln!();
     eprintln!("{title}: summary");
     for (purpose, took) in finished {
-        eprintln!("  ok      {:>8}  {purpose}", seconds(*took));
+        match took {
+            Some(took) => eprintln!("  ok      {:>8}  {purpose}", seconds(*took)),
+            None => eprintln!("  skipped {:>8}  {purpose}", ""),
+        }
     }
     if let Some((purpose, took)) = failed {
         eprintln!("  FAILED  {:>8}  {purpose}", seconds(took));
@@ -179,9 +188,16 @@ fn print_summary(
     } else {
         "succeeded"
     };
-    let ran = finished.len() + usize::from(failed.is_some());
+    let ran =
+        finished.iter().filter(|(_, took)| took.is_some()).count() + usize::from(failed.is_some());
+    let skipped = finished.len() - finished.iter().filter(|(_, took)| took.is_some()).count();
+    let skipped = if skipped == 0 {
+        String::new()
+    } else {
+        format!(", {skipped} skipped")
+    };
     eprintln!(
-        "  {outcome} after {}: {ran} of {planned} steps ran",
+        "  {outcome} after {}: {ran} of {planned} steps ran{skipped}",
         seconds(elapsed)
     );
 }

@@ -12,6 +12,14 @@ pub enum Part {
         key: &'static str,
         label: String,
     },
+    /// One `name<TAB>value` line of the captured output `key` (what `aws ... --output text` prints for pairs): the
+    /// value of `field`, or `fallback` when the output has no such line.
+    Field {
+        key: &'static str,
+        field: String,
+        fallback: String,
+        label: String,
+    },
 }
 
 /// An argument, made of parts so that a later value can sit inside it (`-backend-config=bucket=<…>`).
@@ -36,7 +44,7 @@ impl Arg {
             .iter()
             .map(|part| match part {
                 Part::Text(text) => text.clone(),
-                Part::Output { label, .. } => format!("<{label}>"),
+                Part::Output { label, .. } | Part::Field { label, .. } => format!("<{label}>"),
             })
             .collect()
     }
@@ -48,6 +56,19 @@ impl Arg {
             match part {
                 Part::Text(text) => resolved.push_str(text),
                 Part::Output { key, .. } => resolved.push_str(&lookup(key).ok_or(*key)?),
+                Part::Field {
+                    key,
+                    field,
+                    fallback,
+                    ..
+                } => {
+                    let output = lookup(key).ok_or(*key)?;
+                    let value = output.lines().find_map(|line| {
+                        let (name, value) = line.split_once('\t')?;
+                        (name == field).then(|| value.trim().to_owned())
+                    });
+                    resolved.push_str(value.as_deref().unwrap_or(fallback));
+                }
             }
         }
         Ok(resolved)
@@ -105,6 +126,25 @@ pub struct Step {
     /// One line that says why this step runs.
     pub purpose: String,
     pub work: Work,
+    /// Runs only when this earlier output is present and not empty (nor `None`, the aws CLI's empty answer);
+    /// otherwise the runner prints the sentence and goes on. Reruns use it to skip what an earlier run finished.
+    pub only_if: Option<Condition>,
+}
+
+/// See [`Step::only_if`].
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub key: &'static str,
+    pub skipped: String,
+}
+
+impl Condition {
+    /// Whether the step runs, given what earlier steps captured.
+    pub fn holds(&self, outputs: &Outputs) -> bool {
+        outputs
+            .get(self.key)
+            .is_some_and(|value| !value.is_empty() && value != "None")
+    }
 }
 
 impl fmt::Debug for Step {
@@ -128,6 +168,7 @@ impl Step {
                 path_prefix: None,
                 capture: None,
             },
+            only_if: None,
         }
     }
 
@@ -138,7 +179,17 @@ impl Step {
         Step {
             purpose: purpose.into(),
             work: Work::Internal(Box::new(action)),
+            only_if: None,
         }
+    }
+
+    /// Runs the step only when the earlier output `key` is present and not empty; else says `skipped` and goes on.
+    pub fn only_if(mut self, key: &'static str, skipped: impl Into<String>) -> Step {
+        self.only_if = Some(Condition {
+            key,
+            skipped: skipped.into(),
+        });
+        self
     }
 
     /// Adds an argument whose value only an earlier step produces.
@@ -248,6 +299,42 @@ mod tests {
             arg.resolve(|key| (key == "kms_key_arn").then(|| "arn:aws:kms:k".to_owned()));
         assert_eq!(resolved, Ok("KmsKeyArn=arn:aws:kms:k".to_owned()));
         assert_eq!(arg.resolve(|_| None), Err("kms_key_arn"));
+    }
+
+    #[test]
+    fn fields_resolve_from_name_value_lines_or_fall_back() {
+        let arg = Arg(vec![
+            Part::Text("--param=dbName=".to_owned()),
+            Part::Field {
+                key: "values",
+                field: "/pmp/dev/db-name".to_owned(),
+                fallback: "unused".to_owned(),
+                label: "/pmp/dev/db-name".to_owned(),
+            },
+        ]);
+        assert_eq!(arg.preview(), "--param=dbName=</pmp/dev/db-name>");
+        let captured = "/pmp/dev/db-user\tpmp_api\n/pmp/dev/db-name\tpmp\n".to_owned();
+        assert_eq!(
+            arg.resolve(|_| Some(captured.clone())),
+            Ok("--param=dbName=pmp".to_owned())
+        );
+        assert_eq!(
+            arg.resolve(|_| Some(String::new())),
+            Ok("--param=dbName=unused".to_owned())
+        );
+        assert_eq!(arg.resolve(|_| None), Err("values"));
+    }
+
+    #[test]
+    fn a_condition_holds_only_for_a_present_non_empty_answer() {
+        let step = Step::command("remove", "true", ["x"]).only_if("stack", "no stack");
+        let condition = step.only_if.expect("set");
+        let mut outputs = Outputs::new();
+        assert!(!condition.holds(&outputs), "never captured");
+        outputs.insert("stack", "None".to_owned());
+        assert!(!condition.holds(&outputs), "the aws CLI's empty answer");
+        outputs.insert("stack", "pmp-api-dev".to_owned());
+        assert!(condition.holds(&outputs));
     }
 
     #[test]

@@ -336,9 +336,19 @@ fn teardown_goes_service_first_and_prod_needs_its_name() {
         sandbox.calls()
     );
 
+    // Teardown looks before each step: in this world everything still exists (see `WORLD_AWS` below).
+    let mut env = teardown_world(&sandbox);
+    env.extend(
+        ["WORLD_SSM", "WORLD_STACK", "WORLD_DOMAIN", "WORLD_STATE"]
+            .map(|name| (name, "1".to_owned())),
+    );
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
     let confirmed = sandbox.run(
         &["--stage", "prod", "teardown", "--confirm-stage", "prod"],
-        &[],
+        &env,
     );
     assert!(confirmed.status.success(), "{}", stderr(&confirmed));
     let calls = sandbox.calls();
@@ -660,4 +670,192 @@ fn a_drift_dry_run_prints_the_detailed_exitcode_plan_and_runs_nothing() {
         stdout(&output)
     );
     assert!(sandbox.calls().is_empty(), "{:?}", sandbox.calls());
+}
+
+/// An `aws` in front of the fake that answers teardown's look-ups from a made-up world: which of the stage's SSM
+/// parameters, service stack, custom domain, state bucket and state object exist (`WORLD_*` set to 1) and how many
+/// Lambda network interfaces are left. It records what it answers, like the fake; everything else goes to the fake.
+const WORLD_AWS: &str = r#"#!/bin/sh
+case "$*" in
+  *"get-parameters-by-path"*|*"StackName=='pmp-api-"*|*"get-domain-names"*|*"StackName=='pmp-bootstrap-terraform-state'] |"*|*"list-objects-v2"*|*"describe-network-interfaces"*)
+    printf 'aws %s\n' "$*" >> "$FAKE_LOG" ;;
+  *) exec "$FAKE_BIN/aws" "$@" ;;
+esac
+case "$*" in
+  *"get-parameters-by-path"*) [ "$WORLD_SSM" = 1 ] && printf '/pmp/dev/api-domain-name\tapi.dev.example.com\n/pmp/dev/deployment-bucket-name\tpmp-dev-deployments\n/pmp/dev/private-subnet-ids\tsubnet-1,subnet-2\n' ;;
+  *"StackName=='pmp-api-"*) [ "$WORLD_STACK" = 1 ] && echo pmp-api-dev ;;
+  *"get-domain-names"*) [ "$WORLD_DOMAIN" = 1 ] && echo api.dev.example.com ;;
+  *"StackName=='pmp-bootstrap-terraform-state'] |"*) if [ "$WORLD_STATE" = 1 ]; then echo pmp-terraform-state; else echo None; fi ;;
+  *"list-objects-v2"*) if [ "$WORLD_STATE" = 1 ]; then echo pmp/dev/terraform.tfstate; else echo None; fi ;;
+  *"describe-network-interfaces"*) echo 0 ;;
+esac
+exit 0
+"#;
+
+/// The sandbox with the repository's serverless.yml and a dev variable file naming the domain, and the `aws` of
+/// [`WORLD_AWS`]; returns the environment that puts it first.
+fn teardown_world(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root");
+    std::fs::copy(
+        repository.join("serverless.yml"),
+        sandbox.root.join("serverless.yml"),
+    )
+    .expect("serverless.yml");
+    std::fs::write(
+        sandbox.root.join("terraform/stages/dev.tfvars"),
+        "account_id = \"123456789012\"\napi_domain_name = \"api.dev.example.com\"\n",
+    )
+    .expect("tfvars");
+    let world = sandbox.root.parent().expect("base").join("world");
+    std::fs::create_dir_all(&world).expect("world");
+    std::fs::write(world.join("aws"), WORLD_AWS).expect("world aws");
+    make_executable(&world.join("aws"));
+    vec![
+        (
+            "PATH",
+            format!("{}:{}", world.display(), sandbox.bin.display()),
+        ),
+        ("FAKE_BIN", sandbox.bin.display().to_string()),
+    ]
+}
+
+fn world_run(sandbox: &Sandbox, exists: &[&'static str]) -> Output {
+    let mut env = teardown_world(sandbox);
+    env.extend(exists.iter().map(|name| (*name, "1".to_owned())));
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    sandbox.run(&["teardown", "--yes"], &env)
+}
+
+#[test]
+fn teardown_passes_the_values_it_read_first_and_never_asks_ssm_again() {
+    let sandbox = Sandbox::new("teardown-all", PROGRAMS).with_node_modules_installed();
+    let output = world_run(
+        &sandbox,
+        &["WORLD_SSM", "WORLD_STACK", "WORLD_DOMAIN", "WORLD_STATE"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls = sandbox.calls();
+    let remove = calls
+        .iter()
+        .find(|call| call.contains("serverless remove"))
+        .expect("remove ran");
+    assert!(
+        remove.contains("--param=deploymentBucketName=pmp-dev-deployments"),
+        "{remove}"
+    );
+    assert!(
+        remove.contains("--param=privateSubnetIds=subnet-1,subnet-2"),
+        "{remove}"
+    );
+    let delete = calls
+        .iter()
+        .find(|call| call.contains("serverless delete_domain"))
+        .expect("delete ran");
+    assert!(
+        delete.contains("--param=apiDomainName=api.dev.example.com"),
+        "{delete}"
+    );
+    let position = |text: &str| {
+        calls
+            .iter()
+            .position(|call| call.contains(text))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        position("get-parameters-by-path") < position("serverless remove"),
+        "{calls:?}"
+    );
+    assert!(
+        position("describe-network-interfaces") < position("terraform -chdir=terraform destroy"),
+        "{calls:?}"
+    );
+    assert!(
+        position("terraform -chdir=terraform destroy") < usize::MAX,
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|call| call.contains("ssm get-parameter ")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn a_rerun_after_terraform_deleted_the_parameters_finishes_the_destroy_only() {
+    let sandbox = Sandbox::new("teardown-rerun", PROGRAMS).with_node_modules_installed();
+    // The first run removed the service and the domain, then failed in `terraform destroy` after the SSM parameters
+    // went: only the state is left.
+    let output = world_run(&sandbox, &["WORLD_STATE"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls = sandbox.calls();
+    assert!(
+        !calls.iter().any(|call| call.contains("serverless")),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.contains("terraform -chdir=terraform destroy")),
+        "{calls:?}"
+    );
+    let said = stderr(&output);
+    assert!(
+        said.contains("skipped: the stack pmp-api-dev does not exist"),
+        "{said}"
+    );
+    assert!(
+        said.contains("skipped: the custom domain does not exist"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_stack_left_without_its_parameters_is_still_removed_with_placeholders_and_the_stage_domain() {
+    let sandbox = Sandbox::new("teardown-orphan", PROGRAMS).with_node_modules_installed();
+    let output = world_run(&sandbox, &["WORLD_STACK", "WORLD_DOMAIN"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls = sandbox.calls();
+    let remove = calls
+        .iter()
+        .find(|call| call.contains("serverless remove"))
+        .expect("remove ran");
+    assert!(
+        remove.contains("--param=reservedConcurrency=20"),
+        "a placeholder osls accepts: {remove}"
+    );
+    let delete = calls
+        .iter()
+        .find(|call| call.contains("serverless delete_domain"))
+        .expect("delete ran");
+    assert!(
+        delete.contains("--param=apiDomainName=api.dev.example.com"),
+        "from dev.tfvars: {delete}"
+    );
+    assert!(
+        !calls.iter().any(|call| call.contains("terraform -chdir")),
+        "no state, no Terraform: {calls:?}"
+    );
+}
+
+#[test]
+fn a_teardown_with_nothing_left_runs_nothing_and_says_why() {
+    let sandbox = Sandbox::new("teardown-none", PROGRAMS).with_node_modules_installed();
+    let output = world_run(&sandbox, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls = sandbox.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|call| call.contains("serverless") || call.contains("terraform -chdir")),
+        "{calls:?}"
+    );
+    assert!(
+        stderr(&output).contains("nothing of Terraform's to destroy"),
+        "{}",
+        stderr(&output)
+    );
 }

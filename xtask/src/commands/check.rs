@@ -18,7 +18,7 @@ use crate::tools::{self, Installs};
 mod ci_image;
 mod gitlab;
 mod policies;
-mod serverless;
+pub(crate) mod serverless;
 mod terraform;
 
 #[derive(Debug, Args)]

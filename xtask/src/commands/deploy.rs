@@ -39,6 +39,21 @@ pub fn serverless(ctx: &Ctx, purpose: &str, verb: &str, extra: &[&str]) -> Step 
     Step::command(purpose, "npx", args)
 }
 
+/// The Terraform values serverless.yml reads, as (`--param` name, SSM name under /pmp/<stage>/), in its order: the
+/// lines `NAME: ${param:NAME, ssm:/pmp/${sls:stage}/SSM-NAME}` of its `custom.terraform` block, the one place
+/// serverless.yml names them.
+pub fn terraform_parameters(root: &std::path::Path) -> Vec<(String, String)> {
+    const PREFIX: &str = "/pmp/${sls:stage}/";
+    let text = std::fs::read_to_string(root.join("serverless.yml")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let param = line.split_once("${param:")?.1.split_once(',')?.0.trim();
+            let ssm_name = line.split_once(PREFIX)?.1.split_once('}')?.0.trim();
+            Some((param.to_owned(), ssm_name.to_owned()))
+        })
+        .collect()
+}
+
 impl Deploy {
     pub fn procedure(&self, ctx: &Ctx, installs: &mut Installs) -> Procedure {
         let mut procedure = Procedure::new(format!("deploy {}", ctx.stage))
@@ -142,6 +157,93 @@ mod tests {
             ];
             assert_eq!(lines, expected);
         }
+    }
+
+    /// The file `serverless deploy` will look for when it validates `function`, following osls 4.3.1's rule
+    /// (node_modules/osls/lib/plugins/aws/deploy/lib/extended-validate.js): a function-level `package.artifact` counts
+    /// only when the function or the service is packaged individually; otherwise the service-level artifact, else the
+    /// `<service>.zip` that `package` zips from the sources, which it never makes when functions bring their own zip.
+    fn artifact_deploy_looks_for(
+        service: &yaml_rust2::Yaml,
+        function: &str,
+    ) -> Result<String, String> {
+        let package = &service["package"];
+        let function_package = &service["functions"][function]["package"];
+        let individually = function_package["individually"].as_bool().unwrap_or(false)
+            || package["individually"].as_bool().unwrap_or(false);
+        if individually {
+            return Ok(function_package["artifact"]
+                .as_str()
+                .map_or_else(|| format!(".serverless/{function}.zip"), str::to_owned));
+        }
+        if let Some(artifact) = package["artifact"].as_str() {
+            return Ok(artifact.to_owned());
+        }
+        if function_package["artifact"].as_str().is_some() {
+            return Err(format!(
+                "function {function} names its own artifact without being packaged individually: `serverless deploy` \
+                 ignores it and looks for .serverless/{}.zip, which `serverless package` never makes",
+                service["service"].as_str().unwrap_or("<service>")
+            ));
+        }
+        Err(format!(
+            "function {function} has no prebuilt artifact: osls would zip the repository"
+        ))
+    }
+
+    fn functions(service: &yaml_rust2::Yaml) -> Vec<String> {
+        service["functions"]
+            .as_hash()
+            .map(|functions| {
+                functions
+                    .keys()
+                    .filter_map(|name| name.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn serverless_deploy_finds_the_zip_xtask_builds_for_every_function() {
+        let text = std::fs::read_to_string(crate::project_root().join("serverless.yml"))
+            .expect("serverless.yml");
+        let service =
+            &yaml_rust2::YamlLoader::load_from_str(&text).expect("serverless.yml is YAML")[0];
+        let names = functions(service);
+        assert!(!names.is_empty(), "serverless.yml defines no function");
+        for function in names {
+            assert_eq!(
+                artifact_deploy_looks_for(service, &function),
+                Ok("${param:artifact}".to_owned()),
+                "function {function}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_function_level_artifact_alone_is_what_broke_deploy() {
+        let broken = "service: pmp-api\nfunctions:\n  api:\n    package:\n      artifact: a.zip\n";
+        let service = &yaml_rust2::YamlLoader::load_from_str(broken).expect("YAML")[0];
+        let error =
+            artifact_deploy_looks_for(service, "api").expect_err("osls ignores the artifact");
+        assert!(error.contains(".serverless/pmp-api.zip"), "{error}");
+        let individually = format!("{broken}package:\n  individually: true\n");
+        let service = &yaml_rust2::YamlLoader::load_from_str(&individually).expect("YAML")[0];
+        assert_eq!(
+            artifact_deploy_looks_for(service, "api"),
+            Ok("a.zip".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_terraform_values_are_read_from_serverless_yml() {
+        let parameters = terraform_parameters(&crate::project_root());
+        assert!(parameters.len() >= 16, "{parameters:?}");
+        assert!(parameters.contains(&(
+            "privateSubnetIds".to_owned(),
+            "private-subnet-ids".to_owned()
+        )));
+        assert!(parameters.contains(&("apiDomainName".to_owned(), "api-domain-name".to_owned())));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::runner;
 use crate::step::{Arg, Outputs, Part, Step};
 use crate::tools::{self, Installs};
 
-mod http;
+pub(crate) mod http;
 mod postgres;
 pub(crate) mod services;
 

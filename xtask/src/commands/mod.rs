@@ -11,6 +11,7 @@ mod drift;
 mod loadtest;
 mod local;
 mod migrate;
+mod rehearse;
 mod teardown;
 mod terraform;
 mod test;
@@ -52,6 +53,8 @@ pub enum Command {
     Bench(bench::Bench),
     /// The concurrency bound under load on 127.0.0.1: PostgreSQL, PgBouncer as RDS Proxy, the function, wrk.
     Loadtest(loadtest::Loadtest),
+    /// Every deployment command, through its real client, against a local AWS emulator (moto on 127.0.0.1).
+    Rehearse(rehearse::Rehearse),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
     /// Compare a stage with its code, read-only: Terraform plan (exit status 2 when it differs) and the stack's drift.
@@ -79,6 +82,7 @@ impl Command {
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
             Command::Loadtest(command) => command.run(ctx, sh),
+            Command::Rehearse(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
             Command::Drift(command) => command.run(ctx, sh),
         }

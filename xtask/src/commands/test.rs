@@ -1,12 +1,14 @@
 //! `test`: formatting, lints, every test of the workspace (the database tests start their own PostgreSQL 17, from the
-//! pinned npm package: so `npm ci` runs first when node_modules is missing or stale), then `check`. The order puts the
-//! quickest feedback first.
+//! pinned npm package: so `npm ci` runs first when node_modules is missing or stale), then `check`, then `rehearse` (the
+//! deployment commands against a local AWS emulator, reusing the zip `check` built). The order puts the quickest
+//! feedback first.
 
 use clap::Args;
 use xshell::Shell;
 
 use super::Procedure;
 use super::check::Check;
+use super::rehearse::Rehearse;
 use crate::Ctx;
 use crate::step::Step;
 use crate::tools;
@@ -50,10 +52,13 @@ impl Test {
         if ctx.dry_run {
             procedure.execute(ctx, sh)?;
             println!("# then every validator of `cargo xtask check`:");
-            return Check { only: None }.run(ctx, sh);
+            Check { only: None }.run(ctx, sh)?;
+            println!("# then `cargo xtask rehearse`:");
+            return Rehearse {}.run(ctx, sh);
         }
         procedure.execute(ctx, sh)?;
-        Check { only: None }.run(ctx, sh)
+        Check { only: None }.run(ctx, sh)?;
+        Rehearse {}.run(ctx, sh)
     }
 }
 
