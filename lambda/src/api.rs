@@ -1,11 +1,107 @@
-//! API Gateway HTTP API (payload format 2.0) requests: the health route and the placeholder answer for every other
-//! route. Pure functions of the event: no I/O, never a panic, every malformed request gets a 4xx JSON error.
+//! API Gateway HTTP API (payload format 2.0) requests: the health route, the database route and the placeholder answer
+//! for every other route. Pure functions of the event: no I/O, never a panic, every malformed request gets a 4xx JSON
+//! error. The one route that needs the database ([`DATABASE_PATH`]) comes back as [`Routed::ReadDatabase`]: the handler
+//! does the read and hands the result to [`DatabaseRequest::answer`].
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method, header};
 use base64::Engine as _;
 use serde_json::{Value, json};
+
+/// The route that reads the database: what the real API's routes will do (connect lazily, one query as `pmp_api`).
+pub const DATABASE_PATH: &str = "/database";
+
+/// What [`route_event`] decided.
+#[derive(Debug)]
+pub enum Routed {
+    /// The answer, complete.
+    Answer(ApiGatewayV2httpResponse),
+    /// `GET /database`: read the database, then answer with [`DatabaseRequest::answer`].
+    ReadDatabase(DatabaseRequest),
+}
+
+/// A request for [`DATABASE_PATH`] waiting for its read.
+#[derive(Debug)]
+pub struct DatabaseRequest {
+    info: ServiceInfo,
+    lambda_request_id: String,
+    api_request_id: Option<String>,
+}
+
+/// What the database route read, as the API's role sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseRead {
+    /// `current_user`: the role the session runs as (`pmp_api` in AWS).
+    pub role: String,
+    /// `count(*)` of the purpose catalogue, a table `pmp_api` may read.
+    pub purposes: i64,
+    /// `pg_backend_pid()`: which server session served the read (one per execution environment).
+    pub backend_pid: i32,
+}
+
+/// Why the database route could not read; each kind has its own error code, so a load test (and a client) can tell a
+/// full pool from a refused connection without seeing the database's own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseFailure {
+    /// The pooler (RDS Proxy, PgBouncer) gave up waiting for a free database connection.
+    PoolWaitTimeout,
+    /// The database refused the connection: `max_connections` reached (SQLSTATE 53300).
+    TooManyConnections,
+    /// Anything else: unreachable, authentication, a failed query.
+    Unavailable,
+}
+
+impl DatabaseFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PoolWaitTimeout => "database_pool_timeout",
+            Self::TooManyConnections => "database_too_many_connections",
+            Self::Unavailable => "database_unavailable",
+        }
+    }
+}
+
+impl DatabaseRequest {
+    /// The answer: 200 with what was read, or 503 with the failure's code (the details are in the function's log).
+    pub fn answer(self, read: Result<DatabaseRead, DatabaseFailure>) -> ApiGatewayV2httpResponse {
+        let ids = RequestIds {
+            lambda: &self.lambda_request_id,
+            api: self.api_request_id.clone(),
+        };
+        match read {
+            Ok(read) => json_response(
+                200,
+                &json!({
+                    "placeholder": true,
+                    "message": "Placeholder answer: the PMP API is not implemented yet; this route shows what it read from the database.",
+                    "service": self.info.service,
+                    "stage": self.info.stage,
+                    "database": {
+                        "role": read.role,
+                        "purposes": read.purposes,
+                        "backend_pid": read.backend_pid,
+                    },
+                    "request_id": ids.lambda,
+                    "api_request_id": ids.api,
+                }),
+            ),
+            Err(failure) => {
+                let mut response = error(
+                    503,
+                    failure.code(),
+                    "the database is not available; try again later",
+                    &ids,
+                );
+                // Every kind is transient: a client may retry after a moment.
+                response
+                    .headers
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+        }
+    }
+}
 
 /// What every answer says about the function itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +129,22 @@ pub fn respond(
     info: &ServiceInfo,
     lambda_request_id: &str,
 ) -> ApiGatewayV2httpResponse {
+    match route_event(event, info, lambda_request_id) {
+        Routed::Answer(response) => response,
+        // Without a database at hand (callers that do no I/O), the database route is unavailable.
+        Routed::ReadDatabase(request) => request.answer(Err(DatabaseFailure::Unavailable)),
+    }
+}
+
+/// As [`respond`], but the database route is left to the caller (see [`Routed`]).
+pub fn route_event(event: Value, info: &ServiceInfo, lambda_request_id: &str) -> Routed {
     let ids = RequestIds {
         lambda: lambda_request_id,
         api: api_request_id(&event),
     };
     let request = match parse(event) {
         Ok(request) => request,
-        Err(message) => return error(400, "bad_request", &message, &ids),
+        Err(message) => return Routed::Answer(error(400, "bad_request", &message, &ids)),
     };
     let method = request.request_context.http.method.clone();
     let Some(path) = request
@@ -49,18 +154,42 @@ pub fn respond(
         .clone()
         .or_else(|| request.raw_path.clone())
     else {
-        return error(400, "bad_request", "the event has no request path", &ids);
+        return Routed::Answer(error(
+            400,
+            "bad_request",
+            "the event has no request path",
+            &ids,
+        ));
     };
     if !path.starts_with('/') {
-        return error(
+        return Routed::Answer(error(
             400,
             "bad_request",
             "the request path must start with '/'",
             &ids,
-        );
+        ));
     }
     if let Err(message) = check_body(&request) {
-        return error(400, "bad_request", &message, &ids);
+        return Routed::Answer(error(400, "bad_request", &message, &ids));
+    }
+    if path == DATABASE_PATH {
+        if method != Method::GET {
+            let mut response = error(
+                405,
+                "method_not_allowed",
+                "/database answers GET only",
+                &ids,
+            );
+            response
+                .headers
+                .insert(header::ALLOW, HeaderValue::from_static("GET"));
+            return Routed::Answer(response);
+        }
+        return Routed::ReadDatabase(DatabaseRequest {
+            info: info.clone(),
+            lambda_request_id: lambda_request_id.to_owned(),
+            api_request_id: ids.api,
+        });
     }
 
     let response = route(&method, &path, info, &ids);
@@ -71,7 +200,7 @@ pub fn respond(
         api_request_id = ids.api.as_deref().unwrap_or_default(),
         "request handled"
     );
-    response
+    Routed::Answer(response)
 }
 
 struct RequestIds<'a> {

@@ -20,6 +20,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the liveness check of a reused connection before replacing it.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 const APPLICATION_NAME: &str = "pmp-api";
+/// The database route's one query (`GET /database`): who the session is, one table `pmp_api` may read, and which
+/// server session answered. Also the query of the bench's client-only baseline (`examples/db_baseline.rs`).
+pub const READ_QUERY: &str =
+    "SELECT current_user::text, (SELECT count(*) FROM purpose), pg_backend_pid()";
 /// The roots of ACM's public certificates, hence of the RDS Proxy's (see the file's header).
 const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 

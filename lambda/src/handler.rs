@@ -6,7 +6,7 @@ use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::api::{self, ServiceInfo};
+use crate::api::{self, DatabaseFailure, DatabaseRead, Routed, ServiceInfo};
 use crate::db::{Database, DbConfig, DbError};
 use crate::migrations::{self, MigrationError, MigrationReport, MigrationStatus, Settings};
 
@@ -147,9 +147,9 @@ impl App {
     /// Handles one event; `request_id` is the Lambda request id.
     pub async fn handle(&self, event: Value, request_id: &str) -> Result<Answer, FunctionError> {
         let outcome = match (classify(event), self.role) {
-            (Ok(Event::Api(event)), Role::Api) => Ok(Answer::Api(Box::new(api::respond(
-                event, &self.info, request_id,
-            )))),
+            (Ok(Event::Api(event)), Role::Api) => {
+                Ok(Answer::Api(Box::new(self.api(event, request_id).await)))
+            }
             (Ok(Event::Api(_)), Role::Migrate) => Err(FunctionError::ApiEventRefused),
             (Ok(Event::Command(_)), Role::Api) => Err(FunctionError::CommandRefused),
             (Ok(Event::Command(Command::Migrate)), Role::Migrate) => {
@@ -164,6 +164,50 @@ impl App {
             tracing::error!(error = %error, "invocation failed");
         }
         outcome
+    }
+
+    /// An API event: answered from the event alone, except the database route, which reads through the one
+    /// connection of this execution environment (opened now if it is the first read).
+    async fn api(&self, event: Value, request_id: &str) -> ApiGatewayV2httpResponse {
+        match api::route_event(event, &self.info, request_id) {
+            Routed::Answer(response) => response,
+            Routed::ReadDatabase(request) => request.answer(self.read_database().await),
+        }
+    }
+
+    /// One small query as the API's role. A failed query closes the connection: the next request opens a new one
+    /// rather than reuse a session the pooler or the server may already have dropped.
+    async fn read_database(&self) -> Result<DatabaseRead, DatabaseFailure> {
+        let database = self.database.as_ref().map_err(|error| {
+            tracing::error!(%error, "the database route has no database configuration");
+            DatabaseFailure::Unavailable
+        })?;
+        let read: Result<DatabaseRead, ReadError> = async {
+            let mut connection = database.connection().await.map_err(ReadError::Connect)?;
+            let (role, purposes, backend_pid): (String, i64, i32) =
+                sqlx::query_as(crate::db::READ_QUERY)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(ReadError::Query)?;
+            Ok(DatabaseRead {
+                role,
+                purposes,
+                backend_pid,
+            })
+        }
+        .await;
+        match read {
+            Ok(read) => Ok(read),
+            Err(error) => {
+                let failure = error.failure();
+                tracing::error!(error = %error, code = failure.code(), "the database read failed");
+                // The guard is gone by now: `reset` takes the same lock.
+                if matches!(error, ReadError::Query(_)) {
+                    database.reset().await;
+                }
+                Err(failure)
+            }
+        }
     }
 
     fn database(&self) -> Result<&Database, FunctionError> {
@@ -197,6 +241,36 @@ impl App {
             tracing::debug!(%error, "closing the status connection failed");
         }
         Ok(status?)
+    }
+}
+
+/// Why the database route failed.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("{0}")]
+    Connect(DbError),
+    #[error("the query failed: {0}")]
+    Query(sqlx::Error),
+}
+
+impl ReadError {
+    /// The kind a client sees. PgBouncer ends a client that waited longer than `query_wait_timeout` with an error of
+    /// that text (SQLSTATE 08P01); PostgreSQL refuses a connection beyond `max_connections` with SQLSTATE 53300
+    /// (too_many_connections, https://www.postgresql.org/docs/17/errcodes-appendix.html).
+    fn failure(&self) -> DatabaseFailure {
+        let source = match self {
+            Self::Connect(DbError::Connect { source, .. }) | Self::Query(source) => source,
+            Self::Connect(_) => return DatabaseFailure::Unavailable,
+        };
+        match source {
+            sqlx::Error::Database(error) if error.code().as_deref() == Some("53300") => {
+                DatabaseFailure::TooManyConnections
+            }
+            sqlx::Error::Database(error) if error.message().contains("query_wait_timeout") => {
+                DatabaseFailure::PoolWaitTimeout
+            }
+            _ => DatabaseFailure::Unavailable,
+        }
     }
 }
 

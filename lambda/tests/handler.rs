@@ -327,3 +327,21 @@ fn a_bad_migration_setting_fails_the_command_not_the_start() {
         Settings::DEFAULT.wait_for_other_run
     );
 }
+
+#[test]
+fn the_database_route_answers_503_with_a_code_when_the_database_is_unreachable() {
+    let mut database = event("health.json");
+    database["rawPath"] = json!("/database");
+    database["requestContext"]["http"]["path"] = json!("/database");
+    let response = call(database.clone());
+    assert_eq!(response.status, 503, "{:?}", response.body);
+    assert_eq!(response.body["error"]["code"], "database_unavailable");
+    assert_eq!(response.headers["retry-after"], "1");
+    // The error names no host, role or database message: those are in the function's log only.
+    let text = response.body.to_string();
+    assert!(!text.contains("127.0.0.1"), "{text}");
+    database["requestContext"]["http"]["method"] = json!("PUT");
+    let response = call(database);
+    assert_eq!(response.status, 405);
+    assert_eq!(response.headers["allow"], "GET");
+}

@@ -27,7 +27,8 @@ Deployment order (each step once the previous one has succeeded):
   drift          compare a stage with its code, read-only (exit status 2 when something differs)
 
 Offline: build, check (every static validation), test (all tests, check, then rehearse), local (the API on
-127.0.0.1), bench, rehearse (the deployment commands above against a local AWS emulator).
+127.0.0.1), bench, loadtest (the concurrency bound under load: PgBouncer as RDS Proxy, the function, wrk), rehearse
+(the deployment commands above against a local AWS emulator).
 Every command takes --stage, --region and --dry-run (print the commands, run nothing). Commands that touch AWS first
 check that the caller is in the account terraform/stages/<stage>.tfvars names.";
 

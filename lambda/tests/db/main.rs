@@ -6,6 +6,7 @@ mod access;
 mod function;
 mod migrate;
 mod pg;
+mod route;
 mod schema;
 mod support;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         .chain(schema::TESTS)
         .chain(function::TESTS)
         .chain(access::TESTS)
+        .chain(route::TESTS)
         .copied()
         .collect();
 

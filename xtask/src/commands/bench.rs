@@ -17,9 +17,13 @@ use crate::Ctx;
 use crate::step::{Outputs, Step};
 use crate::tools::{self, Installs};
 
+mod database;
 mod measure;
 mod report;
-mod runtime_api;
+// The load test runs the function behind the same Runtime API.
+pub(crate) mod runtime_api;
+
+pub(crate) use measure::api_event;
 
 /// The name the Runtime API and the environment give the function under test.
 pub const FUNCTION_NAME: &str = "pmp-api-bench-api";
@@ -27,6 +31,8 @@ pub const FUNCTION_NAME: &str = "pmp-api-bench-api";
 const BASELINE: &str = "hello_baseline";
 /// Where the results go, relative to the repository root.
 const RESULTS: &str = "target/bench/latest.json";
+/// The database cold path's figures.
+const DATABASE_RESULTS: &str = "target/bench/database-cold.json";
 
 #[derive(Debug, Args)]
 pub struct Bench {
@@ -36,13 +42,20 @@ pub struct Bench {
     /// Warm invocations of each program, counted after a warm-up.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub warm: usize,
+    /// Cold starts of the path that needs the database (the function's first `GET /database`, and the client code
+    /// alone), against a local PostgreSQL 17 with TLS.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub database_cold: usize,
+    /// Only the database cold path: no zips, no runtime timings (no cargo-lambda needed).
+    #[arg(long)]
+    pub database_only: bool,
 }
 
 impl Bench {
     pub fn procedure(&self, ctx: &Ctx, installs: &mut Installs) -> Procedure {
         Procedure::new("bench")
             .tools(&build::needed_tools(installs))
-            .steps(steps(ctx, self.cold, self.warm, installs))
+            .steps(steps(ctx, self, installs))
     }
 }
 
@@ -51,7 +64,11 @@ fn baseline_zip() -> String {
     format!("target/lambda/arm64/{BASELINE}/bootstrap.zip")
 }
 
-fn steps(ctx: &Ctx, cold: usize, warm: usize, installs: &mut Installs) -> Vec<Step> {
+fn steps(ctx: &Ctx, bench: &Bench, installs: &mut Installs) -> Vec<Step> {
+    let (cold, warm) = (bench.cold, bench.warm);
+    if bench.database_only {
+        return database_steps(ctx, bench.database_cold);
+    }
     let from_venv = installs.cargo_lambda_from_venv;
     // The function's zip exactly as `build` and `deploy` make it, then the baseline's the same way.
     let mut steps = build::steps(ctx, Arch::Arm64, installs);
@@ -94,7 +111,46 @@ fn steps(ctx: &Ctx, cold: usize, warm: usize, installs: &mut Installs) -> Vec<St
         format!("time both programs ({cold} cold starts, {warm} warm invocations each) and write {RESULTS}"),
         move |outputs| measure_and_report(&root, outputs, cold, warm),
     ));
+    steps.extend(database_steps(ctx, bench.database_cold).into_iter().skip(1));
     steps
+}
+
+/// The function's native build (already among the full bench's steps, hence first), the client-only baseline, and
+/// the database cold path's timing.
+fn database_steps(ctx: &Ctx, runs: usize) -> Vec<Step> {
+    let root = ctx.root.clone();
+    vec![
+        native_build("function", &["--bin", "bootstrap"], "function_build"),
+        native_build(
+            "database baseline (client code alone)",
+            &["--example", "db_baseline"],
+            "db_baseline_build",
+        ),
+        Step::internal(
+            format!(
+                "time the first request that needs the database ({runs} cold starts of the function and of the baseline, \
+                 PostgreSQL 17 with TLS on 127.0.0.1) and write {DATABASE_RESULTS}"
+            ),
+            move |outputs| {
+                if runs == 0 {
+                    bail!("--database-cold must be at least 1");
+                }
+                let cold = database::measure(
+                    &root,
+                    &executable(outputs, "function_build", "bootstrap")?,
+                    &executable(outputs, "db_baseline_build", "db_baseline")?,
+                    runs,
+                )?;
+                println!();
+                println!("{}", cold.table());
+                let path = root.join(DATABASE_RESULTS);
+                std::fs::write(&path, serde_json::to_string_pretty(&cold.json())? + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("Written to {DATABASE_RESULTS}.");
+                Ok(())
+            },
+        ),
+    ]
 }
 
 /// A native release build whose JSON messages (captured under `key`) name the executable.
@@ -198,6 +254,11 @@ fn find_executable(messages: &str, name: &str) -> Option<PathBuf> {
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
 
+/// The machine a measurement ran on, in one line (also for `loadtest`).
+pub(crate) fn machine_description() -> String {
+    report::Machine::this().describe()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +269,8 @@ mod tests {
         let lines = Bench {
             cold: 100,
             warm: 5000,
+            database_cold: 20,
+            database_only: false,
         }
         .procedure(&ctx("dev"), &mut Installs::none())
         .rendered();
@@ -220,8 +283,21 @@ mod tests {
                 "$ cargo build --release --package pmp-api --bin bootstrap --message-format=json-render-diagnostics",
                 "$ cargo build --release --package pmp-api --example hello_baseline --message-format=json-render-diagnostics",
                 "# time both programs (100 cold starts, 5000 warm invocations each) and write target/bench/latest.json",
+                "$ cargo build --release --package pmp-api --example db_baseline --message-format=json-render-diagnostics",
+                "# time the first request that needs the database (20 cold starts of the function and of the baseline, PostgreSQL 17 with TLS on 127.0.0.1) and write target/bench/database-cold.json",
             ]
         );
+        let database_only = Bench {
+            cold: 100,
+            warm: 5000,
+            database_cold: 5,
+            database_only: true,
+        }
+        .procedure(&ctx("dev"), &mut Installs::none())
+        .rendered();
+        assert_eq!(database_only.len(), 3, "{database_only:#?}");
+        assert!(database_only[0].contains("--bin bootstrap"));
+        assert!(database_only[1].contains("--example db_baseline"));
     }
 
     #[test]

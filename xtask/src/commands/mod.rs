@@ -8,6 +8,7 @@ mod check;
 mod deploy;
 mod diagrams;
 mod drift;
+mod loadtest;
 mod local;
 mod migrate;
 mod rehearse;
@@ -50,6 +51,8 @@ pub enum Command {
     Local(local::Local),
     /// The function against a hello-world Lambda: zip size, cold init, invocation latency and peak RSS.
     Bench(bench::Bench),
+    /// The concurrency bound under load on 127.0.0.1: PostgreSQL, PgBouncer as RDS Proxy, the function, wrk.
+    Loadtest(loadtest::Loadtest),
     /// Every deployment command, through its real client, against a local AWS emulator (moto on 127.0.0.1).
     Rehearse(rehearse::Rehearse),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
@@ -78,6 +81,7 @@ impl Command {
             Command::Bench(command) => command
                 .procedure(ctx, &mut pipeline_installs(ctx))
                 .execute(ctx, sh),
+            Command::Loadtest(command) => command.run(ctx, sh),
             Command::Rehearse(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
             Command::Drift(command) => command.run(ctx, sh),

@@ -188,7 +188,7 @@ pub fn api_event(path: &str) -> String {
 
 /// The environment Lambda gives a `provided.al2023` function (see docs/architecture.md for the function's own
 /// variables): the function's configuration loads from it, and the bench's events never need the database.
-fn lambda_environment(runtime_api: &str) -> Vec<(&'static str, String)> {
+pub(super) fn lambda_environment(runtime_api: &str) -> Vec<(&'static str, String)> {
     [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME),
