@@ -11,7 +11,7 @@ mod emulator;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -260,6 +260,28 @@ fn rehearse_all(
     Ok(())
 }
 
+/// The xtask binary to run the commands with: this one. Under `cargo xtask test`, the workspace build of the tests
+/// may have replaced the file this process was started from (cargo builds the `xtask` binary again with the whole
+/// workspace's features); Linux then reports it as `<path> (deleted)`, and the binary now at `<path>`, built from the
+/// same source, is the one a person would run.
+fn xtask_binary() -> anyhow::Result<PathBuf> {
+    let running = std::env::current_exe().context("cannot find the running xtask binary")?;
+    if running.exists() {
+        return Ok(running);
+    }
+    let rebuilt = running
+        .to_str()
+        .and_then(|path| path.strip_suffix(" (deleted)"))
+        .map(PathBuf::from)
+        .filter(|path| path.exists());
+    rebuilt.with_context(|| {
+        format!(
+            "the xtask binary {} is gone and was not rebuilt in its place: run `cargo xtask rehearse` again",
+            running.display()
+        )
+    })
+}
+
 /// Runs this xtask binary with `args` against the emulator, its output into `log`. The child runs in a process group
 /// of its own, so that an interruption stops it and everything it started (npx, node, aws) before the emulator goes.
 fn run_xtask(
@@ -270,8 +292,7 @@ fn run_xtask(
     stop: &StopFlag,
 ) -> anyhow::Result<()> {
     let file = File::create(log).with_context(|| format!("cannot write {}", log.display()))?;
-    let mut command =
-        Command::new(std::env::current_exe().context("cannot find the running xtask binary")?);
+    let mut command = Command::new(xtask_binary()?);
     command
         .args(args)
         .current_dir(&ctx.root)
