@@ -92,3 +92,17 @@ output "ssm_parameter_names" {
   description = "Full names of the SSM contract parameters."
   value       = sort(keys(aws_ssm_parameter.contract))
 }
+
+output "gitlab_oidc_provider_arn" {
+  description = "The account's GitLab OIDC provider (account layer) that the stage's GitLab roles trust."
+  value       = module.deployer.gitlab_oidc_provider_arn
+
+  precondition {
+    # The jobs ask GitLab for an id_token whose aud is the instance URL (.gitlab-ci.yml `id_tokens`), and STS accepts
+    # it only when the provider lists that audience as a client id: a provider adopted by the account layer
+    # (ExistingGitLabOidcProviderArn) without it would fail every AssumeRoleWithWebIdentity at deploy time.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html
+    condition     = contains(module.deployer.gitlab_oidc_provider_client_ids, var.gitlab_url)
+    error_message = "The account's GitLab OIDC provider does not list ${var.gitlab_url} as a client id (audience): add it with `aws iam add-client-id-to-open-id-connect-provider` (docs/bootstrap.md)."
+  }
+}

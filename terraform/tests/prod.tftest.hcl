@@ -128,3 +128,19 @@ run "a_major_upgrade_can_be_planned" {
     error_message = "The upgrade switches must reach the instance."
   }
 }
+
+# An account layer that adopted a provider (ExistingGitLabOidcProviderArn) created for another audience: every
+# AssumeRoleWithWebIdentity of the pipeline would fail, so the plan stops first.
+run "a_gitlab_provider_without_the_jobs_audience_is_refused" {
+  command = plan
+
+  override_data {
+    target = module.deployer.data.aws_iam_openid_connect_provider.gitlab
+    values = {
+      url            = "gitlab.com"
+      client_id_list = ["sts.amazonaws.com"]
+    }
+  }
+
+  expect_failures = [output.gitlab_oidc_provider_arn]
+}

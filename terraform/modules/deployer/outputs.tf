@@ -33,6 +33,11 @@ output "gitlab_oidc_provider_arn" {
   value       = data.aws_iam_openid_connect_provider.gitlab.arn
 }
 
+output "gitlab_oidc_provider_client_ids" {
+  description = "The audiences (client ids) the account's GitLab OIDC provider accepts."
+  value       = data.aws_iam_openid_connect_provider.gitlab.client_id_list
+}
+
 output "plan_role_arn" {
   description = "Read-only role for merge-request plans and plan:prod (PMP_PLAN_ROLE_ARN in GitLab)."
   value       = aws_iam_role.plan.arn

@@ -42,6 +42,14 @@ mock_data "aws_route53_zone" {
   }
 }
 
+# The account layer's provider, as cloudformation/account.yml creates it: the instance URL is its client id.
+mock_data "aws_iam_openid_connect_provider" {
+  defaults = {
+    url            = "gitlab.com"
+    client_id_list = ["https://gitlab.com"]
+  }
+}
+
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
