@@ -51,10 +51,10 @@ fn get(port: u16, path: &str, timeout: Duration) -> anyhow::Result<(u16, String)
             .saturating_duration_since(Instant::now())
             .max(Duration::from_secs(1)),
     ))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: `write!` on a socket sends each formatted piece as its own segment.
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut bytes = Vec::new();
     stream
         .read_to_end(&mut bytes)
@@ -92,10 +92,19 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         assert!(!port_free(port));
         let (mut stream, _) = listener.accept()?;
-        let mut request = [0u8; 512];
-        let read = stream.read(&mut request)?;
+        // TCP may hand the request over in pieces: read up to the end of its head.
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 512];
+        while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read = stream.read(&mut chunk)?;
+            anyhow::ensure!(
+                read > 0,
+                "the client closed before its request was complete"
+            );
+            request.extend_from_slice(&chunk[..read]);
+        }
         assert!(
-            String::from_utf8_lossy(&request[..read])
+            String::from_utf8_lossy(&request)
                 .starts_with("GET /lambda-url/bootstrap/health HTTP/1.1\r\n")
         );
         stream.write_all(
