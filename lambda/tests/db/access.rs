@@ -309,9 +309,11 @@ async fn blocked_migration_fails_within_lock_timeout_and_leaves_no_lock(cluster:
         ),
         "{error:?}"
     );
+    // Without lock_timeout the ALTER would wait as long as the API transaction stays open (for ever, here): the
+    // bound only shows that it gave up, with room for a loaded machine; the error kind above shows why.
     assert!(
-        waited < Duration::from_secs(5),
-        "failed within lock_timeout, took {waited:?}"
+        waited < Duration::from_secs(30),
+        "gave up on the lock instead of waiting for the API transaction, took {waited:?}"
     );
     let message = error.to_string();
     assert!(
