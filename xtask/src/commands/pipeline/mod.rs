@@ -98,6 +98,13 @@ fn plan(stage: &str) -> Vec<JobRun> {
             must_pass: true,
             fails_saying: None,
         },
+        JobRun {
+            label: format!("{} (keys)", job("migrate")),
+            job: job("migrate"),
+            variables: credentials("keys"),
+            must_pass: true,
+            fails_saying: None,
+        },
     ]
 }
 
@@ -286,6 +293,16 @@ fn check_record(record: &str, stage: &str) -> anyhow::Result<()> {
             && line.contains("|terraform|oidc:fake-id-token|terraform ")),
         "apply:{stage} did not run Terraform as the terraform identity from the token file:\n{record}"
     );
+    let migrate_job = format!("migrate:{stage}|deployer|keys:AKIADEPLOY|aws lambda invoke ");
+    let function = format!("--function-name pmp-api-{stage}-migrate ");
+    let invoked = lines
+        .iter()
+        .position(|line| line.starts_with(&migrate_job) && line.contains(&function));
+    let last_apply = lines.iter().rposition(|line| line.starts_with(&apply_job));
+    anyhow::ensure!(
+        matches!((invoked, last_apply), (Some(invoked), Some(applied)) if invoked > applied),
+        "migrate:{stage} did not invoke pmp-api-{stage}-migrate as the deployer after apply:{stage}:\n{record}"
+    );
     let checksums = |prefix: &str| {
         lines
             .iter()
@@ -399,25 +416,38 @@ mod tests {
         "plan:dev|plan|keys:AKIAPLAN|terraform -chdir=terraform plan -out=plans/dev.tfplan\n";
     const APPLY: &str = "apply:dev|terraform|oidc:fake-id-token|terraform -chdir=terraform apply plans/dev.tfplan\n";
 
+    const MIGRATE: &str = "migrate:dev|deployer|keys:AKIADEPLOY|aws lambda invoke --function-name pmp-api-dev-migrate out\n";
+
     #[test]
     fn apply_must_use_the_plan_and_lock_file_that_plan_made() {
-        let same = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:bb\n");
+        let same = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:bb\n{MIGRATE}");
         assert!(check_record(&same, "dev").is_ok());
-        let other_lock = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:cc\n");
+        let other_lock = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:cc\n{MIGRATE}");
         assert!(check_record(&other_lock, "dev").is_err());
-        let not_applied = format!("{PLAN}planned:aa:bb\n{APPLY}");
+        let not_applied = format!("{PLAN}planned:aa:bb\n{APPLY}{MIGRATE}");
         assert!(check_record(&not_applied, "dev").is_err());
+    }
+
+    #[test]
+    fn migrate_must_invoke_the_migration_function_after_apply() {
+        let before = format!("{PLAN}planned:aa:bb\n{MIGRATE}{APPLY}applied:aa:bb\n");
+        assert!(check_record(&before, "dev").is_err());
+        let api = format!(
+            "{PLAN}planned:aa:bb\n{APPLY}applied:aa:bb\n{}",
+            MIGRATE.replace("-migrate ", "-api ")
+        );
+        assert!(check_record(&api, "dev").is_err());
     }
 
     #[test]
     fn each_job_must_run_as_its_own_identity() {
         let wrong = format!(
-            "{}planned:aa:bb\n{APPLY}applied:aa:bb\n",
+            "{}planned:aa:bb\n{APPLY}applied:aa:bb\n{MIGRATE}",
             PLAN.replace("|plan|", "|terraform|")
         );
         assert!(check_record(&wrong, "dev").is_err());
         let keys_for_apply = format!(
-            "{PLAN}planned:aa:bb\n{}applied:aa:bb\n",
+            "{PLAN}planned:aa:bb\n{}applied:aa:bb\n{MIGRATE}",
             APPLY.replace("oidc:fake-id-token", "keys:AKIA")
         );
         assert!(check_record(&keys_for_apply, "dev").is_err());
