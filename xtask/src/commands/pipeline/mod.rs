@@ -111,6 +111,10 @@ fn plan(stage: &str) -> Vec<JobRun> {
 impl Pipeline {
     pub fn run(self, ctx: &Ctx, _sh: &Shell) -> anyhow::Result<()> {
         let stage = ctx.stage.to_string();
+        anyhow::ensure!(
+            stage == "dev",
+            "pipeline runs the dev jobs only (the prod jobs need a release-tag pipeline): use --stage dev"
+        );
         let runs = plan(&stage);
         if ctx.dry_run {
             println!("# make a throwaway clone in {WORK}/clone with an origin/main default branch");
@@ -123,10 +127,6 @@ impl Pipeline {
             println!("# check what passed between the jobs, then remove the clone");
             return Ok(());
         }
-        anyhow::ensure!(
-            stage == "dev",
-            "pipeline runs the dev jobs only (the prod jobs need a release-tag pipeline): use --stage dev"
-        );
         if which("rsync").is_none() {
             bail!(
                 "rsync is not on PATH, and gitlab-ci-local's shell executor needs it to copy the checkout: install it \
