@@ -28,7 +28,8 @@ Deployment order (each step once the previous one has succeeded):
 
 Offline: build, check (every static validation), test (all tests, check, then rehearse), local (the API on
 127.0.0.1), bench, loadtest (the concurrency bound under load: PgBouncer as RDS Proxy, the function, wrk), rehearse
-(the deployment commands above against a local AWS emulator).
+(the deployment commands above against a local AWS emulator), pipeline (the dev jobs of .gitlab-ci.yml through
+gitlab-ci-local's shell executor).
 Every command takes --stage, --region and --dry-run (print the commands, run nothing). Commands that touch AWS first
 check that the caller is in the account terraform/stages/<stage>.tfvars names.";
 

@@ -11,6 +11,7 @@ mod drift;
 mod loadtest;
 mod local;
 mod migrate;
+mod pipeline;
 mod rehearse;
 mod teardown;
 mod terraform;
@@ -55,6 +56,8 @@ pub enum Command {
     Loadtest(loadtest::Loadtest),
     /// Every deployment command, through its real client, against a local AWS emulator (moto on 127.0.0.1).
     Rehearse(rehearse::Rehearse),
+    /// The jobs of .gitlab-ci.yml run by gitlab-ci-local's shell executor in a throwaway clone, with recording fakes.
+    Pipeline(pipeline::Pipeline),
     /// Re-render the architecture pictures in docs/images from their code in docs/diagrams (needs Graphviz).
     Diagrams(diagrams::Diagrams),
     /// Compare a stage with its code, read-only: Terraform plan (exit status 2 when it differs) and the stack's drift.
@@ -83,6 +86,7 @@ impl Command {
                 .execute(ctx, sh),
             Command::Loadtest(command) => command.run(ctx, sh),
             Command::Rehearse(command) => command.run(ctx, sh),
+            Command::Pipeline(command) => command.run(ctx, sh),
             Command::Diagrams(command) => command.procedure(ctx)?.execute(ctx, sh),
             Command::Drift(command) => command.run(ctx, sh),
         }
