@@ -16,7 +16,7 @@ use crate::step::{Outputs, Step};
 use crate::tools::{self, Installs};
 
 mod ci_image;
-mod gitlab;
+pub(crate) mod gitlab;
 mod policies;
 pub(crate) mod serverless;
 mod terraform;

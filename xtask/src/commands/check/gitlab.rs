@@ -108,7 +108,10 @@ fn check_stage_order(listing: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
+/// A throwaway clone of `source` as gitlab-ci-local needs it: on `main`, which `origin/HEAD` names as the default branch,
+/// with a GitLab-shaped origin URL, the working tree's `.gitlab-ci.yml` and the installed node_modules. Used by `check`
+/// (listing and preview) and by `pipeline` (running the jobs).
+pub(crate) fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
     if clone.exists() {
         std::fs::remove_dir_all(clone)
             .with_context(|| format!("cannot remove {}", clone.display()))?;

@@ -154,7 +154,7 @@ impl Pipeline {
             std::fs::set_permissions(&path, permissions)?;
         }
         let record = work.join("record.txt");
-        prepare_clone(root, &clone)?;
+        crate::commands::check::gitlab::prepare_clone(root, &clone)?;
         let started = Instant::now();
         let mut table: Vec<(String, String, Duration)> = Vec::new();
         let outcome = run_all(ctx, &runs, &fakes, &record, &mut table).and_then(|()| {
@@ -344,54 +344,6 @@ fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
-}
-
-/// The same clone as `check`'s gitlab-ci-local validator: a default branch `main` that origin/HEAD names.
-fn prepare_clone(source: &Path, clone: &Path) -> anyhow::Result<()> {
-    let git = |args: &[&str], dir: &Path| -> anyhow::Result<()> {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .status()
-            .context("git is needed for gitlab-ci-local")?;
-        anyhow::ensure!(status.success(), "`git {}` failed", args.join(" "));
-        Ok(())
-    };
-    git(
-        &[
-            "clone",
-            "--quiet",
-            "--no-hardlinks",
-            &source.to_string_lossy(),
-            &clone.to_string_lossy(),
-        ],
-        source,
-    )?;
-    git(&["checkout", "--quiet", "-B", "main"], clone)?;
-    git(&["update-ref", "refs/remotes/origin/main", "HEAD"], clone)?;
-    git(
-        &[
-            "symbolic-ref",
-            "refs/remotes/origin/HEAD",
-            "refs/remotes/origin/main",
-        ],
-        clone,
-    )?;
-    git(
-        &[
-            "remote",
-            "set-url",
-            "origin",
-            "https://gitlab.com/pmp/pmp-api.git",
-        ],
-        clone,
-    )?;
-    std::fs::copy(source.join(".gitlab-ci.yml"), clone.join(".gitlab-ci.yml"))
-        .context("cannot copy .gitlab-ci.yml")?;
-    std::os::unix::fs::symlink(source.join("node_modules"), clone.join("node_modules"))
-        .context("cannot link node_modules")?;
-    Ok(())
 }
 
 fn print_table(table: &[(String, String, Duration)], elapsed: Duration) {
