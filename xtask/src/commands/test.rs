@@ -1,13 +1,14 @@
 //! `test`: formatting, lints, every test of the workspace (the database tests start their own PostgreSQL 17, from the
 //! pinned npm package: so `npm ci` runs first when node_modules is missing or stale), then `check`, then `rehearse` (the
-//! deployment commands against a local AWS emulator, reusing the zip `check` built). The order puts the quickest
-//! feedback first.
+//! deployment commands against a local AWS emulator, reusing the zip `check` built), then `pipeline` (the jobs of
+//! .gitlab-ci.yml themselves, through gitlab-ci-local). The order puts the quickest feedback first.
 
 use clap::Args;
 use xshell::Shell;
 
 use super::Procedure;
 use super::check::Check;
+use super::pipeline::Pipeline;
 use super::rehearse::Rehearse;
 use crate::Ctx;
 use crate::step::Step;
@@ -54,11 +55,14 @@ impl Test {
             println!("# then every validator of `cargo xtask check`:");
             Check { only: None }.run(ctx, sh)?;
             println!("# then `cargo xtask rehearse`:");
-            return Rehearse {}.run(ctx, sh);
+            Rehearse {}.run(ctx, sh)?;
+            println!("# then `cargo xtask pipeline`:");
+            return Pipeline {}.run(ctx, sh);
         }
         procedure.execute(ctx, sh)?;
         Check { only: None }.run(ctx, sh)?;
-        Rehearse {}.run(ctx, sh)
+        Rehearse {}.run(ctx, sh)?;
+        Pipeline {}.run(ctx, sh)
     }
 }
 

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -22,13 +22,18 @@ const GRACE: Duration = Duration::from_secs(15);
 pub struct StopFlag(Arc<AtomicBool>);
 
 impl StopFlag {
-    /// Installs the signal handler (once per process).
+    /// Installs the signal handler on the first call; later calls (`test` runs `rehearse`, then `pipeline`, in one
+    /// process, and ctrlc takes one handler per process) share the same flag.
     pub fn install() -> anyhow::Result<StopFlag> {
+        static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+        if let Some(flag) = FLAG.get() {
+            return Ok(StopFlag(Arc::clone(flag)));
+        }
         let flag = Arc::new(AtomicBool::new(false));
         let set = Arc::clone(&flag);
         ctrlc::set_handler(move || set.store(true, Ordering::SeqCst))
             .context("cannot install the Ctrl-C handler")?;
-        Ok(StopFlag(flag))
+        Ok(StopFlag(Arc::clone(FLAG.get_or_init(|| flag))))
     }
 
     pub fn raised(&self) -> bool {

@@ -1,130 +1,84 @@
 //! `pipeline`: the jobs of `.gitlab-ci.yml` executed by gitlab-ci-local's shell executor, in order, in a throwaway
-//! clone with a default-branch remote. `aws` and `terraform` are recording fakes (fake.sh) on the jobs' PATH, so each
-//! job's credential set-up, identity and commands are seen, and what passed between jobs is checked afterwards. What
-//! this proves and what it cannot: docs/pipeline.md.
+//! clone with a default-branch remote: build, plan, apply, deploy, migrate and the manual teardown of the stage, then
+//! prod's plan in a release-tag pipeline. `aws` and `terraform` are recording fakes (fake.sh) first on the jobs' PATH;
+//! where the real client can talk to the rehearsal's emulator (the AWS CLI, osls, the domain plugin) the fake hands
+//! the call on to it, so each job's credential set-up, identity and commands are seen and what passed between jobs
+//! is checked afterwards. What this proves and what it cannot: docs/pipeline.md, "Running the jobs locally".
 
+mod record;
+mod runs;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use xshell::Shell;
 
+use self::runs::{Auth, AwsSide, JobRun, Must, Outside, PROD, RELEASE_TAG, Ref, Step};
+use super::build::{self, Arch};
+use super::local::services::StopFlag;
+use super::rehearse::checks::{self, Seeded};
+use super::rehearse::emulator::Emulator;
 use crate::Ctx;
-use crate::runner::seconds;
+use crate::runner::{self, seconds};
+use crate::stage::Stage;
+use crate::tools::{Installs, VENV};
 
 #[derive(Debug, Args)]
 pub struct Pipeline {}
 
 const WORK: &str = "target/pipeline";
 const GITLAB_CI_LOCAL: &str = "node_modules/.bin/gitlab-ci-local";
+/// The jobs' own target dir, kept between runs: the clone's paths differ from the checkout's, so sharing target/
+/// would rebuild the checkout's xtask after every run (and let a build of the clone pass for one of the working tree).
 const TARGET: &str = "target/pipeline-target";
+/// The build job's GitLab cache (`cache-lambda` in .gitlab-ci.yml, below target/): filled from the checkout's own
+/// build when the jobs' target dir has none yet, as GitLab restores it. Cargo reuses all of it but the workspace's
+/// own crates (measured here: 9 crates and 66 s instead of every dependency and 150 s).
+const LAMBDA_CACHE: &[&str] = &["aarch64-unknown-linux-gnu", "release"];
 const FAKE: &str = include_str!("fake.sh");
-/// gitlab-ci-local warns about predefined variables it does not know.
-const IGNORED_VARIABLE: &str = "FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR";
+const EMULATED: &str = "xtask/src/commands/pipeline/emulated.py";
+/// Predefined variables the runs set on purpose: gitlab-ci-local warns about overriding them otherwise.
+const IGNORED_VARIABLES: &str =
+    "FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR,CI_COMMIT_BRANCH,CI_COMMIT_REF_NAME";
+/// The ID token the oidc runs get: written to the token file, never exchanged.
+const ID_TOKEN: &str = "fake-id-token";
 
-/// One job run: its name, the credential mode, the variables given to it, and whether it must pass.
-#[derive(Debug)]
-struct JobRun {
-    label: String,
-    job: String,
-    variables: Vec<(String, String)>,
-    must_pass: bool,
-    /// For a run that must fail: the sentence its log must contain.
-    fails_saying: Option<String>,
+/// What one run found out that later steps need.
+#[derive(Debug, Default)]
+struct Found {
+    /// Access key id and secret of each identity's IAM user in the emulator (identity → key).
+    keys: BTreeMap<String, (String, String)>,
+    seeded: Seeded,
+    /// The hex SHA-256 of the zip the build job left as its artifact.
+    zip_sha256: Option<String>,
 }
 
-fn credentials(mode: &str) -> Vec<(String, String)> {
-    let mut variables = vec![("PMP_AWS_AUTH".to_owned(), mode.to_owned())];
-    for identity in ["PLAN", "TERRAFORM", "DEPLOY"] {
-        if mode == "oidc" {
-            variables.push((
-                format!("PMP_{identity}_ROLE_ARN"),
-                format!(
-                    "arn:aws:iam::123456789012:role/pmp-api-dev-{}",
-                    identity.to_lowercase()
-                ),
-            ));
-        } else {
-            variables.push((
-                format!("PMP_{identity}_AWS_ACCESS_KEY_ID"),
-                format!("AKIA{identity}"),
-            ));
-            variables.push((
-                format!("PMP_{identity}_AWS_SECRET_ACCESS_KEY"),
-                "secret".to_owned(),
-            ));
-        }
-    }
-    if mode == "oidc" {
-        variables.push(("AWS_ID_TOKEN".to_owned(), "fake-id-token".to_owned()));
-    }
-    variables
-}
-
-fn plan(stage: &str) -> Vec<JobRun> {
-    let job = |name: &str| format!("{name}:{stage}");
-    let mut without_key = credentials("keys");
-    without_key.retain(|(name, _)| name != "PMP_PLAN_AWS_ACCESS_KEY_ID");
-    let mut without_role = credentials("oidc");
-    without_role.retain(|(name, _)| name != "PMP_PLAN_ROLE_ARN");
-    vec![
-        JobRun {
-            label: format!("{} (keys, no access key)", job("plan")),
-            job: job("plan"),
-            variables: without_key,
-            must_pass: false,
-            fails_saying: Some("PMP_PLAN_AWS_ACCESS_KEY_ID is empty in this job".to_owned()),
-        },
-        JobRun {
-            label: format!("{} (oidc, no role ARN)", job("plan")),
-            job: job("plan"),
-            variables: without_role,
-            must_pass: false,
-            fails_saying: Some("PMP_PLAN_ROLE_ARN is empty in this job".to_owned()),
-        },
-        JobRun {
-            label: format!("{} (keys)", job("plan")),
-            job: job("plan"),
-            variables: credentials("keys"),
-            must_pass: true,
-            fails_saying: None,
-        },
-        JobRun {
-            label: format!("{} (oidc, token file)", job("apply")),
-            job: job("apply"),
-            variables: credentials("oidc"),
-            must_pass: true,
-            fails_saying: None,
-        },
-        JobRun {
-            label: format!("{} (keys)", job("migrate")),
-            job: job("migrate"),
-            variables: credentials("keys"),
-            must_pass: true,
-            fails_saying: None,
-        },
-    ]
+/// Where a run's pieces are.
+struct Places {
+    work: PathBuf,
+    clone: PathBuf,
+    fakes: PathBuf,
+    record: PathBuf,
 }
 
 impl Pipeline {
-    pub fn run(self, ctx: &Ctx, _sh: &Shell) -> anyhow::Result<()> {
+    pub fn run(self, ctx: &Ctx, sh: &Shell) -> anyhow::Result<()> {
         let stage = ctx.stage.to_string();
         anyhow::ensure!(
             stage == "dev",
-            "pipeline runs the dev jobs only (the prod jobs need a release-tag pipeline): use --stage dev"
+            "pipeline runs the dev stage's jobs (and prod's plan, in a release-tag pipeline): use --stage dev"
         );
-        let runs = plan(&stage);
+        let account = |stage: &str| Stage::known(stage, &ctx.root)?.account_id(&ctx.root);
+        let (stage_account, prod_account) = (account(&stage)?, account(PROD)?);
+        let steps = runs::steps(&stage, &stage_account, &prod_account);
         if ctx.dry_run {
-            println!("# make a throwaway clone in {WORK}/clone with an origin/main default branch");
-            for run in &runs {
-                println!(
-                    "$ {GITLAB_CI_LOCAL} --cwd {WORK}/clone --force-shell-executor {}  # {}",
-                    run.job, run.label
-                );
-            }
-            println!("# check what passed between the jobs, then remove the clone");
+            print_steps(&steps, &stage_account);
             return Ok(());
         }
         if which("rsync").is_none() {
@@ -133,208 +87,483 @@ impl Pipeline {
                  (Debian: apt-get install rsync; .ci/run does it in CI) and run again"
             );
         }
-        let root = &ctx.root;
-        anyhow::ensure!(
-            root.join(GITLAB_CI_LOCAL).exists(),
-            "{GITLAB_CI_LOCAL} is missing: run `npm ci` (or `cargo xtask check`, which installs it) first"
-        );
-        let work = root.join(WORK);
-        if work.exists() {
-            std::fs::remove_dir_all(&work)
-                .with_context(|| format!("cannot remove {}", work.display()))?;
-        }
-        let clone = work.join("clone");
-        let fakes = work.join("bin");
-        std::fs::create_dir_all(&fakes)?;
-        for tool in ["aws", "terraform"] {
-            let path = fakes.join(tool);
-            std::fs::write(&path, FAKE)?;
-            let mut permissions = std::fs::metadata(&path)?.permissions();
-            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-            std::fs::set_permissions(&path, permissions)?;
-        }
-        let record = work.join("record.txt");
-        crate::commands::check::gitlab::prepare_clone(root, &clone)?;
+        let stop = StopFlag::install()?;
+        prepare_tools(ctx, sh)?;
+        let places = prepare(ctx)?;
         let started = Instant::now();
-        let mut table: Vec<(String, String, Duration)> = Vec::new();
-        let outcome = run_all(ctx, &runs, &fakes, &record, &mut table).and_then(|()| {
-            check_record(
-                &std::fs::read_to_string(&record).unwrap_or_default(),
-                &stage,
-            )
-        });
+        let emulator = Emulator::start(&ctx.root, Some(&stage_account))?;
+        eprintln!("==> the emulator answers on {}", emulator.endpoint);
+        let mut table = Vec::new();
+        let mut found = Found::default();
+        let mut outcome = Ok(());
+        for (number, step) in steps.iter().enumerate() {
+            let label = match step {
+                Step::Job(run) => run.label(),
+                Step::Outside(outside) => outside.to_string(),
+            };
+            eprintln!("==> {label}");
+            let step_started = Instant::now();
+            let result = match step {
+                Step::Job(run) => run_job(ctx, number + 1, run, &places, &emulator, &found),
+                Step::Outside(outside) => {
+                    outside_step(ctx, *outside, &places, &emulator, &stop, &mut found)
+                }
+            };
+            let result = result.and_then(|verdict| {
+                if stop.raised() {
+                    bail!("interrupted");
+                }
+                if let (Step::Job(run), None) = (step, &found.zip_sha256)
+                    && run.job == "build"
+                {
+                    found.zip_sha256 = Some(built_zip_sha256(&places.clone)?);
+                }
+                Ok(verdict)
+            });
+            match result {
+                Ok(verdict) => table.push((label, verdict, step_started.elapsed())),
+                Err(error) => {
+                    table.push((label, "FAILED".to_owned(), step_started.elapsed()));
+                    outcome = Err(error);
+                    break;
+                }
+            }
+        }
+        drop(emulator);
+        if outcome.is_ok() {
+            let keys = found
+                .keys
+                .iter()
+                .map(|(identity, (id, _))| (identity.clone(), id.clone()))
+                .collect();
+            let record = std::fs::read_to_string(&places.record).unwrap_or_default();
+            outcome = record::check_record(&record, &stage, &keys)
+                .context("what passed between the jobs is wrong");
+            table.push((
+                "check: what passed between the jobs".to_owned(),
+                if outcome.is_ok() { "ok" } else { "FAILED" }.to_owned(),
+                Duration::ZERO,
+            ));
+        }
         print_table(&table, started.elapsed());
         // The clone goes whatever happened; the record and logs stay for a look.
-        std::fs::remove_dir_all(&clone).ok();
+        std::fs::remove_dir_all(&places.clone).ok();
         outcome
     }
 }
 
-fn run_all(
-    ctx: &Ctx,
-    runs: &[JobRun],
-    fakes: &Path,
-    record: &Path,
-    table: &mut Vec<(String, String, Duration)>,
-) -> anyhow::Result<()> {
-    let path = format!(
-        "{}:{}",
-        fakes.display(),
-        std::env::var("PATH").unwrap_or_default()
+fn print_steps(steps: &[Step], stage_account: &str) {
+    println!(
+        "# make a throwaway clone in {WORK}/clone with an origin/main default branch; start the emulator as account \
+         {stage_account}"
     );
-    // One target dir and cargo home for every job: xtask compiles once for the whole run.
+    for step in steps {
+        match step {
+            Step::Job(run) => {
+                let on = match run.on {
+                    Ref::DefaultBranch => String::new(),
+                    Ref::ReleaseTag => format!(" --variable CI_COMMIT_TAG={RELEASE_TAG}"),
+                };
+                let must = match &run.must {
+                    Must::Pass => "must pass".to_owned(),
+                    Must::FailSaying(sentence) => format!("must fail saying `{sentence}`"),
+                };
+                println!(
+                    "$ {GITLAB_CI_LOCAL} --cwd {WORK}/clone --force-shell-executor{on} {}  # {}; {must}",
+                    run.job,
+                    run.label()
+                );
+            }
+            Step::Outside(outside) => println!("# {outside}"),
+        }
+    }
+    println!("# check what passed between the jobs, stop the emulator, remove the clone");
+}
+
+/// The pinned Python tools (the emulator, the build's cargo-lambda) and node_modules (gitlab-ci-local, osls).
+fn prepare_tools(ctx: &Ctx, sh: &Shell) -> anyhow::Result<()> {
+    let mut installs = Installs::detect(&ctx.root);
+    let mut steps = std::mem::take(&mut installs.python);
+    steps.extend(std::mem::take(&mut installs.node));
+    if !steps.is_empty() {
+        runner::run(sh, "pipeline: tools", &steps, ctx.verbose)?;
+    }
+    Ok(())
+}
+
+/// The work folder, the fakes, the clone (with the pinned tools linked in, as the jobs' caches would restore them),
+/// and the jobs' target dir with the build's cache.
+fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
+    let root = &ctx.root;
+    anyhow::ensure!(
+        root.join(GITLAB_CI_LOCAL).exists(),
+        "{GITLAB_CI_LOCAL} is missing: run `npm ci` (or `cargo xtask check`, which installs it) first"
+    );
+    let work = root.join(WORK);
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("cannot remove {}", work.display()))?;
+    }
+    let (clone, fakes) = (work.join("clone"), work.join("bin"));
+    std::fs::create_dir_all(&fakes)?;
+    for tool in ["aws", "terraform"] {
+        let path = fakes.join(tool);
+        std::fs::write(&path, FAKE)?;
+        let mut permissions = std::fs::metadata(&path)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&path, permissions)?;
+    }
+    crate::commands::check::gitlab::prepare_clone(root, &clone)?;
+    std::os::unix::fs::symlink(root.join(VENV), clone.join(VENV))
+        .context("cannot link .venv into the clone")?;
+    for folder in LAMBDA_CACHE {
+        let (cache, source) = (
+            root.join(TARGET).join(folder),
+            root.join("target").join(folder),
+        );
+        if cache.exists() || !source.exists() {
+            continue;
+        }
+        eprintln!(
+            "==> filling the build job's cache {TARGET}/{folder} from the checkout's target/{folder}"
+        );
+        std::fs::create_dir_all(root.join(TARGET))?;
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&source)
+            .arg(&cache)
+            .status()
+            .context("cannot run cp")?;
+        anyhow::ensure!(
+            status.success(),
+            "cannot copy {} to {}",
+            source.display(),
+            cache.display()
+        );
+    }
+    Ok(Places {
+        record: work.join("record.txt"),
+        work,
+        clone,
+        fakes,
+    })
+}
+
+/// The variables of one run: its credentials (the `PMP_*` variables GitLab would hold), the fake's instructions, and
+/// for a release-tag pipeline the ref variables.
+fn variables(run: &JobRun, found: &Found) -> Vec<(String, String)> {
+    let stage = run.job.split(':').nth(1).unwrap_or_default();
+    let mut variables = Vec::new();
+    let account = match &run.aws {
+        AwsSide::Emulator => String::new(),
+        AwsSide::Fake { account } => account.clone(),
+    };
+    if let Some(auth) = run.auth {
+        variables.push((
+            "PMP_AWS_AUTH".to_owned(),
+            match auth {
+                Auth::Keys => "keys",
+                Auth::Oidc => "oidc",
+            }
+            .to_owned(),
+        ));
+        for identity in ["plan", "terraform", "deployer"] {
+            let prefix = runs::variable_prefix(identity);
+            match auth {
+                Auth::Oidc => variables.push((
+                    format!("PMP_{prefix}_ROLE_ARN"),
+                    format!(
+                        "arn:aws:iam::{account}:role/{}",
+                        runs::principal(identity, stage, auth)
+                    ),
+                )),
+                Auth::Keys => {
+                    let (id, secret) = match (&run.aws, found.keys.get(identity)) {
+                        (AwsSide::Emulator, Some((id, secret))) => (id.clone(), secret.clone()),
+                        _ => (record::fake_key(identity), "fake-secret".to_owned()),
+                    };
+                    variables.push((format!("PMP_{prefix}_AWS_ACCESS_KEY_ID"), id));
+                    variables.push((format!("PMP_{prefix}_AWS_SECRET_ACCESS_KEY"), secret));
+                }
+            }
+        }
+        if auth == Auth::Oidc {
+            variables.push(("AWS_ID_TOKEN".to_owned(), ID_TOKEN.to_owned()));
+        }
+    }
+    if let Some(without) = &run.without {
+        variables.retain(|(name, _)| name != without);
+    }
+    variables.push((
+        "PMP_PIPELINE_AWS".to_owned(),
+        match run.aws {
+            AwsSide::Emulator => "emulator",
+            AwsSide::Fake { .. } => "fake",
+        }
+        .to_owned(),
+    ));
+    variables.push(("PMP_PIPELINE_ACCOUNT".to_owned(), account));
+    if run.on == Ref::ReleaseTag {
+        for (name, value) in [
+            ("CI_COMMIT_TAG", RELEASE_TAG),
+            ("CI_COMMIT_REF_NAME", RELEASE_TAG),
+            ("CI_COMMIT_BRANCH", ""),
+        ] {
+            variables.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    variables
+}
+
+/// gitlab-ci-local in the clone, with the fakes first on PATH and the emulator's environment (endpoint, region, no
+/// profile or config file of the person's own) but none of its credentials: those come from the job's `.aws` set-up.
+fn gitlab_ci_local(ctx: &Ctx, places: &Places, emulator: &Emulator) -> anyhow::Result<Command> {
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
         });
-    // Its own target dir, kept between runs: the clone's paths differ from the checkout's, so sharing target/ would
-    // rebuild the checkout's xtask after every run.
-    let target = ctx.root.join(TARGET);
-    for (index, run) in runs.iter().enumerate() {
-        let log_path = ctx
-            .root
-            .join(WORK)
-            .join(format!("{index}-{}.log", run.job.replace(':', "-")));
-        let log = std::fs::File::create(&log_path)?;
-        let mut command = Command::new(ctx.root.join(GITLAB_CI_LOCAL));
-        command
-            .current_dir(&ctx.root)
-            .args(["--cwd", &format!("{WORK}/clone")])
-            .args([
-                "--force-shell-executor",
-                "--ignore-predefined-vars",
-                IGNORED_VARIABLE,
-            ])
-            .args([
-                "--variable",
-                &format!("CARGO_HOME={}", cargo_home.display()),
-            ])
-            .args([
-                "--variable",
-                &format!("CARGO_TARGET_DIR={}", target.display()),
-            ])
-            .args([
-                "--variable",
-                &format!("PMP_PIPELINE_RECORD={}", record.display()),
-            ]);
-        for (name, value) in &run.variables {
-            command.args(["--variable", &format!("{name}={value}")]);
+    let mut command = Command::new(ctx.root.join(GITLAB_CI_LOCAL));
+    command
+        .current_dir(&ctx.root)
+        .args(["--cwd", &format!("{WORK}/clone")])
+        .args(["--ignore-predefined-vars", IGNORED_VARIABLES])
+        // One cargo home and target dir for every job: xtask compiles once for the whole run.
+        .args([
+            "--variable",
+            &format!("CARGO_HOME={}", cargo_home.display()),
+        ])
+        .args([
+            "--variable",
+            &format!("CARGO_TARGET_DIR={}", ctx.root.join(TARGET).display()),
+        ])
+        .args([
+            "--variable",
+            &format!("PMP_PIPELINE_RECORD={}", places.record.display()),
+        ])
+        .args([
+            "--variable",
+            &format!("PMP_PIPELINE_EMULATOR_AWS={}", emulator.aws().display()),
+        ]);
+    for (name, value) in emulator.environment(&ctx.region)? {
+        match name.as_str() {
+            "PATH" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => {}
+            _ => {
+                command.env(name, value);
+            }
         }
-        command
-            .arg(&run.job)
-            .env("PATH", &path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        eprintln!("==> {} (log: {})", run.label, log_path.display());
-        let started = Instant::now();
-        let status = command.status().context("cannot start gitlab-ci-local")?;
-        let elapsed = started.elapsed();
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let verdict = match (run.must_pass, status.success(), &run.fails_saying) {
-            (true, true, _) => Ok("passed"),
-            (false, false, Some(sentence)) if text.contains(sentence.as_str()) => {
-                Ok("failed closed, as it must")
+    }
+    let path = format!(
+        "{}:{}",
+        places.fakes.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    command.env("PATH", path);
+    // Nothing of the person's own AWS set-up or checkout may take part.
+    for name in Emulator::REMOVED.iter().chain(&[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "PMP_PROJECT_ROOT",
+    ]) {
+        command.env_remove(name);
+    }
+    Ok(command)
+}
+
+fn run_job(
+    ctx: &Ctx,
+    number: usize,
+    run: &JobRun,
+    places: &Places,
+    emulator: &Emulator,
+    found: &Found,
+) -> anyhow::Result<String> {
+    let log_path = places
+        .work
+        .join(format!("{number:02}-{}.log", run.job.replace(':', "-")));
+    let log = std::fs::File::create(&log_path)?;
+    let mut command = gitlab_ci_local(ctx, places, emulator)?;
+    command.arg("--force-shell-executor");
+    for (name, value) in variables(run, found) {
+        command.args(["--variable", &format!("{name}={value}")]);
+    }
+    command
+        .arg(&run.job)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    eprintln!("    log: {}", log_path.display());
+    let before = std::fs::read_to_string(&places.record)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    let status = command.status().context("cannot start gitlab-ci-local")?;
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let record = std::fs::read_to_string(&places.record).unwrap_or_default();
+    let added = record::added(&record, before);
+    let label = run.label();
+    match (&run.must, status.success()) {
+        (Must::Pass, true) => {
+            record::check_scripts(&run.job, &text)?;
+            Ok("passed".to_owned())
+        }
+        (Must::FailSaying(sentence), false) if text.contains(sentence.as_str()) => {
+            if run.without.is_some() {
+                anyhow::ensure!(
+                    !text.contains(&format!("{} $ cargo xtask", run.job)),
+                    "{label} reached `cargo xtask` although its credentials were missing"
+                );
             }
-            (false, false, Some(sentence)) => {
-                Err(format!("failed, but without saying `{sentence}`"))
-            }
-            (false, true, _) => Err("passed, but it must fail".to_owned()),
-            _ => Err(format!("failed ({status})")),
-        };
-        match verdict {
-            Ok(result) => {
-                if run.must_pass {
-                    check_scripts(&run.job, &text)?;
-                } else {
-                    anyhow::ensure!(
-                        !text.contains(&format!("{} $ cargo xtask", run.job)),
-                        "{} reached `cargo xtask` although its credentials were missing",
-                        run.label
-                    );
+            record::check_failed_run(&label, &added, run.without.is_some())?;
+            Ok("failed closed, as it must".to_owned())
+        }
+        (Must::FailSaying(sentence), false) => {
+            bail!(
+                "{label} failed, but without saying `{sentence}`; see {}",
+                log_path.display()
+            )
+        }
+        (Must::FailSaying(_), true) => {
+            bail!(
+                "{label} passed, but it must fail; see {}",
+                log_path.display()
+            )
+        }
+        (Must::Pass, false) => {
+            super::rehearse::print_tail(&log_path);
+            bail!("{label} failed ({status}); see {}", log_path.display())
+        }
+    }
+}
+
+fn outside_step(
+    ctx: &Ctx,
+    outside: Outside,
+    places: &Places,
+    emulator: &Emulator,
+    stop: &StopFlag,
+    found: &mut Found,
+) -> anyhow::Result<String> {
+    let environment = emulator.environment(&ctx.region)?;
+    let stage = ctx.stage.to_string();
+    let state = |found: &Found| super::rehearse::read_state(ctx, &environment, &found.seeded);
+    match outside {
+        Outside::Bootstrap => {
+            let args: Vec<String> = ["bootstrap", "--stage", &stage, "--region", &ctx.region]
+                .iter()
+                .map(|word| (*word).to_owned())
+                .collect();
+            let log = places.work.join("01-bootstrap.log");
+            super::rehearse::run_xtask(ctx, &args, &environment, &log, stop)
+                .with_context(|| format!("bootstrap failed; see {}", log.display()))?;
+            checks::bootstrapped(&state(found)?)?;
+            Ok("ok, state checked".to_owned())
+        }
+        Outside::AdministratorIdentities => {
+            let identities = ["plan", "terraform"];
+            make_users(ctx, &environment, &stage, &identities, found)?;
+            Ok(format!("{} users with keys", identities.len()))
+        }
+        Outside::AppliedStage => {
+            found.seeded = super::rehearse::seed(ctx, &environment)?;
+            make_users(ctx, &environment, &stage, &["deployer"], found)?;
+            let request = serde_json::json!({
+                "action": "state",
+                "region": ctx.region,
+                "stack": crate::names::STATE_STACK,
+                "key": format!("pmp/{stage}/terraform.tfstate"),
+            });
+            super::rehearse::python(ctx, EMULATED, &request, &environment)?;
+            Ok(format!("{} parameters", found.seeded.len()))
+        }
+        Outside::Deployed => {
+            let state = state(found)?;
+            checks::deployed(&state, &found.seeded, &ctx.stage, Arch::Arm64.name())?;
+            let zip = found
+                .zip_sha256
+                .as_deref()
+                .context("the build job left no zip")?;
+            check_functions_run(&state, zip)?;
+            Ok("ok, build's zip".to_owned())
+        }
+        Outside::Removed => {
+            checks::removed(&state(found)?, &ctx.stage)?;
+            Ok("ok".to_owned())
+        }
+        Outside::ProdNeedsAPerson => {
+            let list = |release_tag: bool| -> anyhow::Result<String> {
+                let mut command = gitlab_ci_local(ctx, places, emulator)?;
+                command.arg("--list-csv");
+                if release_tag {
+                    for (name, value) in [
+                        ("CI_COMMIT_TAG", RELEASE_TAG),
+                        ("CI_COMMIT_REF_NAME", RELEASE_TAG),
+                        ("CI_COMMIT_BRANCH", ""),
+                    ] {
+                        command.args(["--variable", &format!("{name}={value}")]);
+                    }
                 }
-                table.push((run.label.clone(), result.to_owned(), elapsed));
-            }
-            Err(problem) => {
-                table.push((run.label.clone(), "FAILED".to_owned(), elapsed));
-                bail!("{}: {problem}; see {}", run.label, log_path.display());
-            }
+                let output = command.output().context("cannot start gitlab-ci-local")?;
+                anyhow::ensure!(
+                    output.status.success(),
+                    "gitlab-ci-local --list-csv failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            };
+            record::check_prod_path(&list(false)?, &list(true)?)?;
+            Ok("ok".to_owned())
         }
-        if !run.must_pass {
-            // Failing closed means before any AWS call: nothing of this job may be in the record.
-            let recorded = std::fs::read_to_string(record).unwrap_or_default();
-            anyhow::ensure!(
-                !recorded
-                    .lines()
-                    .any(|line| line.starts_with(&format!("{}|", run.job))),
-                "{} called AWS or Terraform although its credentials were missing",
-                run.label
-            );
-        }
+    }
+}
+
+/// IAM users for `identities` in the emulator, each with an access key, as their principal names (docs/iam.md).
+fn make_users(
+    ctx: &Ctx,
+    environment: &[(String, String)],
+    stage: &str,
+    identities: &[&str],
+    found: &mut Found,
+) -> anyhow::Result<()> {
+    let users: Vec<String> = identities
+        .iter()
+        .map(|identity| runs::principal(identity, stage, Auth::Keys))
+        .collect();
+    let request = serde_json::json!({"action": "users", "region": ctx.region, "users": users});
+    let answer = super::rehearse::python(ctx, EMULATED, &request, environment)?;
+    for (identity, user) in identities.iter().zip(&users) {
+        let key = &answer["keys"][user];
+        let (Some(id), Some(secret)) = (key[0].as_str(), key[1].as_str()) else {
+            bail!("{EMULATED} made no access key for {user}");
+        };
+        found
+            .keys
+            .insert((*identity).to_owned(), (id.to_owned(), secret.to_owned()));
     }
     Ok(())
 }
 
-/// What passed between the jobs, read from the fakes' record.
-fn check_record(record: &str, stage: &str) -> anyhow::Result<()> {
-    let lines: Vec<&str> = record.lines().collect();
-    let plan_job = format!("plan:{stage}|");
-    let apply_job = format!("apply:{stage}|");
-    anyhow::ensure!(
-        lines
-            .iter()
-            .any(|line| line.starts_with(&plan_job)
-                && line.contains("|plan|keys:AKIAPLAN|terraform ")),
-        "plan:{stage} did not run Terraform as the plan identity with the plan keys:\n{record}"
-    );
-    anyhow::ensure!(
-        lines.iter().any(|line| line.starts_with(&apply_job)
-            && line.contains("|terraform|oidc:fake-id-token|terraform ")),
-        "apply:{stage} did not run Terraform as the terraform identity from the token file:\n{record}"
-    );
-    let migrate_job = format!("migrate:{stage}|deployer|keys:AKIADEPLOY|aws lambda invoke ");
-    let function = format!("--function-name pmp-api-{stage}-migrate ");
-    let invoked = lines
-        .iter()
-        .position(|line| line.starts_with(&migrate_job) && line.contains(&function));
-    let last_apply = lines.iter().rposition(|line| line.starts_with(&apply_job));
-    anyhow::ensure!(
-        matches!((invoked, last_apply), (Some(invoked), Some(applied)) if invoked > applied),
-        "migrate:{stage} did not invoke pmp-api-{stage}-migrate as the deployer after apply:{stage}:\n{record}"
-    );
-    let checksums = |prefix: &str| {
-        lines
-            .iter()
-            .filter_map(|line| line.strip_prefix(prefix))
-            .collect::<Vec<_>>()
-    };
-    let (planned, applied) = (checksums("planned:"), checksums("applied:"));
-    anyhow::ensure!(
-        planned.len() == 1 && applied == planned,
-        "apply:{stage} did not apply exactly the plan file and lock file that plan:{stage} made (plan file and lock \
-         file sha256 made: {planned:?}, applied: {applied:?})"
-    );
-    Ok(())
+/// The build job's artifact, as gitlab-ci-local keeps it for the jobs that need it.
+fn built_zip_sha256(clone: &Path) -> anyhow::Result<String> {
+    let zip = clone
+        .join(".gitlab-ci-local/artifacts/build")
+        .join(build::zip_path(Arch::Arm64));
+    let bytes = std::fs::read(&zip)
+        .with_context(|| format!("the build job left no artifact {}", zip.display()))?;
+    Ok(format!("{:x}", Sha256::digest(bytes)))
 }
 
-/// Every command a job's log shows it running is `cargo xtask …`, after the `.aws` credential set-up.
-fn check_scripts(job: &str, log: &str) -> anyhow::Result<()> {
-    let prefix = format!("{job} $ ");
-    let commands: Vec<&str> = log
-        .lines()
-        .filter_map(|line| line.strip_prefix(prefix.as_str()))
-        .collect();
-    anyhow::ensure!(
-        commands
-            .iter()
-            .any(|command| command.starts_with("cargo xtask ")),
-        "{job} ran no `cargo xtask` command"
-    );
-    for command in commands {
+/// Every function of the stage runs the zip the build job made.
+fn check_functions_run(state: &Value, zip_sha256: &str) -> anyhow::Result<()> {
+    let functions = state["functions"]
+        .as_object()
+        .filter(|functions| !functions.is_empty())
+        .context("the stage has no functions")?;
+    for (name, function) in functions {
+        let code = function["code_sha256"].as_str().unwrap_or_default();
         anyhow::ensure!(
-            command.starts_with("cargo xtask ") || command.starts_with("missing() {"),
-            "{job} ran `{command}`, which is neither `cargo xtask …` nor the .aws credential set-up"
+            code == zip_sha256,
+            "{name} runs code with SHA-256 {code}, not the zip that the build job made ({zip_sha256})"
         );
     }
     Ok(())
@@ -349,71 +578,128 @@ fn which(program: &str) -> Option<PathBuf> {
 fn print_table(table: &[(String, String, Duration)], elapsed: Duration) {
     let width = table
         .iter()
-        .map(|(job, ..)| job.len())
+        .map(|(step, ..)| step.len())
         .max()
-        .unwrap_or(3)
-        .max(3);
-    println!("\n{:width$}  {:28}  time", "job", "result");
-    for (job, result, time) in table {
-        println!("{job:width$}  {result:28}  {}", seconds(*time));
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "\npipeline: summary (jobs through gitlab-ci-local, AWS from the emulator or the fakes)"
+    );
+    println!("  {:width$}  {:26}  {:>7}", "step", "result", "time");
+    for (step, result, time) in table {
+        println!("  {step:width$}  {result:26}  {:>7}", seconds(*time));
     }
-    println!("{:width$}  {:28}  {}", "total", "", seconds(elapsed));
+    println!("  {:width$}  {:26}  {:>7}", "total", "", seconds(elapsed));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PLAN: &str =
-        "plan:dev|plan|keys:AKIAPLAN|terraform -chdir=terraform plan -out=plans/dev.tfplan\n";
-    const APPLY: &str = "apply:dev|terraform|oidc:fake-id-token|terraform -chdir=terraform apply plans/dev.tfplan\n";
+    fn run(job: &str, auth: Auth, aws: AwsSide) -> JobRun {
+        runs::steps("dev", "123456789012", "210987654321")
+            .into_iter()
+            .find_map(|step| match step {
+                Step::Job(run) if run.job == job && run.auth == Some(auth) && run.aws == aws => {
+                    Some(run)
+                }
+                _ => None,
+            })
+            .expect("the run list has it")
+    }
 
-    const MIGRATE: &str = "migrate:dev|deployer|keys:AKIADEPLOY|aws lambda invoke --function-name pmp-api-dev-migrate out\n";
-
-    #[test]
-    fn apply_must_use_the_plan_and_lock_file_that_plan_made() {
-        let same = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:bb\n{MIGRATE}");
-        assert!(check_record(&same, "dev").is_ok());
-        let other_lock = format!("{PLAN}planned:aa:bb\n{APPLY}applied:aa:cc\n{MIGRATE}");
-        assert!(check_record(&other_lock, "dev").is_err());
-        let not_applied = format!("{PLAN}planned:aa:bb\n{APPLY}{MIGRATE}");
-        assert!(check_record(&not_applied, "dev").is_err());
+    fn value<'a>(variables: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        variables
+            .iter()
+            .find(|(variable, _)| variable == name)
+            .map(|(_, value)| value.as_str())
     }
 
     #[test]
-    fn migrate_must_invoke_the_migration_function_after_apply() {
-        let before = format!("{PLAN}planned:aa:bb\n{MIGRATE}{APPLY}applied:aa:bb\n");
-        assert!(check_record(&before, "dev").is_err());
-        let api = format!(
-            "{PLAN}planned:aa:bb\n{APPLY}applied:aa:bb\n{}",
-            MIGRATE.replace("-migrate ", "-api ")
+    fn emulator_runs_get_the_users_keys_and_fake_runs_fake_keys() {
+        let mut found = Found::default();
+        found.keys.insert(
+            "deployer".to_owned(),
+            ("AKIAUSER".to_owned(), "s".to_owned()),
         );
-        assert!(check_record(&api, "dev").is_err());
+        let deploy = variables(&run("deploy:dev", Auth::Keys, AwsSide::Emulator), &found);
+        assert_eq!(
+            value(&deploy, "PMP_DEPLOY_AWS_ACCESS_KEY_ID"),
+            Some("AKIAUSER")
+        );
+        assert_eq!(value(&deploy, "PMP_PIPELINE_AWS"), Some("emulator"));
+        let prod = AwsSide::Fake {
+            account: "210987654321".to_owned(),
+        };
+        let plan = variables(&run("plan:prod", Auth::Keys, prod), &found);
+        assert_eq!(
+            value(&plan, "PMP_PLAN_AWS_ACCESS_KEY_ID"),
+            Some("AKIAFAKEPLAN")
+        );
+        assert_eq!(value(&plan, "PMP_PIPELINE_ACCOUNT"), Some("210987654321"));
+        assert_eq!(value(&plan, "CI_COMMIT_TAG"), Some(RELEASE_TAG));
+        assert_eq!(value(&plan, "CI_COMMIT_BRANCH"), Some(""));
     }
 
     #[test]
-    fn each_job_must_run_as_its_own_identity() {
-        let wrong = format!(
-            "{}planned:aa:bb\n{APPLY}applied:aa:bb\n{MIGRATE}",
-            PLAN.replace("|plan|", "|terraform|")
+    fn oidc_runs_get_role_arns_of_the_account_and_a_token() {
+        let dev = AwsSide::Fake {
+            account: "123456789012".to_owned(),
+        };
+        let apply = variables(&run("apply:dev", Auth::Oidc, dev), &Found::default());
+        assert_eq!(
+            value(&apply, "PMP_TERRAFORM_ROLE_ARN"),
+            Some("arn:aws:iam::123456789012:role/pmp-api-dev-terraform")
         );
-        assert!(check_record(&wrong, "dev").is_err());
-        let keys_for_apply = format!(
-            "{PLAN}planned:aa:bb\n{}applied:aa:bb\n{MIGRATE}",
-            APPLY.replace("oidc:fake-id-token", "keys:AKIA")
-        );
-        assert!(check_record(&keys_for_apply, "dev").is_err());
+        assert_eq!(value(&apply, "AWS_ID_TOKEN"), Some(ID_TOKEN));
+        assert_eq!(value(&apply, "PMP_TERRAFORM_AWS_ACCESS_KEY_ID"), None);
     }
 
     #[test]
-    fn a_job_runs_cargo_xtask_and_nothing_else() {
-        let good = "plan:dev $ missing() { echo … # collapsed multi-line command\nplan:dev $ cargo xtask plan --stage dev\n";
-        assert!(check_scripts("plan:dev", good).is_ok());
-        let extra = format!("{good}plan:dev $ curl https://example.com\n");
-        assert!(check_scripts("plan:dev", &extra).is_err());
-        assert!(
-            check_scripts("plan:dev", "plan:dev $ missing() {\n").is_err(),
-            "no cargo xtask"
-        );
+    fn a_fail_closed_run_lacks_exactly_its_variable() {
+        let steps = runs::steps("dev", "123456789012", "210987654321");
+        for step in steps {
+            if let Step::Job(run) = step
+                && let Some(without) = &run.without
+            {
+                let given = variables(&run, &Found::default());
+                assert_eq!(value(&given, without), None, "{}", run.label());
+                let mut complete = run.clone();
+                complete.without = None;
+                assert!(value(&variables(&complete, &Found::default()), without).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn the_build_cache_is_the_pipelines_own() -> anyhow::Result<()> {
+        let pipeline = std::fs::read_to_string(crate::project_root().join(".gitlab-ci.yml"))?;
+        let cache = pipeline
+            .split_once("&cache-lambda")
+            .and_then(|(_, rest)| rest.split_once("policy:"))
+            .map(|(block, _)| block)
+            .context("no cache-lambda in .gitlab-ci.yml")?;
+        let paths: Vec<&str> = cache
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("- target/"))
+            .map(|path| path.trim_end_matches('/'))
+            .collect();
+        let mut expected = LAMBDA_CACHE.to_vec();
+        expected.sort_unstable();
+        let mut paths = paths;
+        paths.sort_unstable();
+        assert_eq!(paths, expected);
+        Ok(())
+    }
+
+    #[test]
+    fn deploy_must_have_shipped_the_zip_that_build_made() {
+        let state = serde_json::json!({"functions": {
+            "pmp-api-dev-api": {"code_sha256": "ab"},
+            "pmp-api-dev-migrate": {"code_sha256": "ab"},
+        }});
+        assert!(check_functions_run(&state, "ab").is_ok());
+        assert!(check_functions_run(&state, "cd").is_err());
+        assert!(check_functions_run(&serde_json::json!({"functions": {}}), "ab").is_err());
     }
 }

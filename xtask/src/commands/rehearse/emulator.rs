@@ -87,6 +87,11 @@ impl Emulator {
         })
     }
 
+    /// The `aws` wrapper: the machine's AWS CLI v2, always with the emulator's endpoint.
+    pub fn aws(&self) -> PathBuf {
+        self.wrapper_dir.join("aws")
+    }
+
     /// The environment every rehearsed command runs with: the emulator's endpoint, fake keys, no profile or config
     /// file (nothing of the person's own AWS setup may take part), the `aws` wrapper first on PATH.
     pub fn environment(&self, region: &str) -> anyhow::Result<Vec<(String, String)>> {

@@ -5,8 +5,8 @@
 //! `AWS_ENDPOINT_URL` pointing at the emulator. After each, the emulator's state is read back and checked. What this
 //! proves and what it cannot: docs/rehearsal.md.
 
-mod checks;
-mod emulator;
+pub(crate) mod checks;
+pub(crate) mod emulator;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -284,7 +284,7 @@ fn xtask_binary() -> anyhow::Result<PathBuf> {
 
 /// Runs this xtask binary with `args` against the emulator, its output into `log`. The child runs in a process group
 /// of its own, so that an interruption stops it and everything it started (npx, node, aws) before the emulator goes.
-fn run_xtask(
+pub(crate) fn run_xtask(
     ctx: &Ctx,
     args: &[String],
     environment: &[(String, String)],
@@ -335,7 +335,7 @@ fn says(log: &Path, lines: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn python(
+pub(crate) fn python(
     ctx: &Ctx,
     script: &str,
     request: &Value,
@@ -362,7 +362,7 @@ fn python(
 }
 
 /// Seeds the stage; returns the SSM parameters written (full name → value).
-fn seed(ctx: &Ctx, environment: &[(String, String)]) -> anyhow::Result<Seeded> {
+pub(crate) fn seed(ctx: &Ctx, environment: &[(String, String)]) -> anyhow::Result<Seeded> {
     let tfvars: serde_json::Map<String, Value> = [
         "api_domain_name",
         "hosted_zone_name",
@@ -393,7 +393,7 @@ fn seed(ctx: &Ctx, environment: &[(String, String)]) -> anyhow::Result<Seeded> {
         .collect())
 }
 
-fn read_state(
+pub(crate) fn read_state(
     ctx: &Ctx,
     environment: &[(String, String)],
     seeded: &Seeded,
@@ -416,7 +416,7 @@ fn read_state(
     python(ctx, READ_STATE, &request, environment)
 }
 
-fn print_tail(log: &Path) {
+pub(crate) fn print_tail(log: &Path) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     for line in &lines[lines.len().saturating_sub(30)..] {

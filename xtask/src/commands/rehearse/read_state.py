@@ -6,6 +6,7 @@ Usage: .venv/bin/python read_state.py '{"region": ..., "stacks": [...], "functio
                                          "domain": ..., "hosted_zone_id": ..., "bucket": ..., "prefix": ...}'
 """
 
+import base64
 import json
 import sys
 
@@ -45,6 +46,9 @@ def main(request):
             "environment": function.get("Environment", {}).get("Variables", {}),
             "reserved_concurrency": concurrency.get("ReservedConcurrentExecutions"),
             "kms_key_arn": function.get("KMSKeyArn"),
+            # Which artifact the function runs, as the hex SHA-256 of the zip (Lambda gives it in base64):
+            # `cargo xtask pipeline` compares it with the zip that the build job made.
+            "code_sha256": base64.b64decode(function.get("CodeSha256") or "").hex(),
         }
 
     apigateway = session.client("apigatewayv2")
