@@ -37,10 +37,14 @@ const GITLAB_CI_LOCAL: &str = "node_modules/.bin/gitlab-ci-local";
 /// The jobs' own target dir, kept between runs: the clone's paths differ from the checkout's, so sharing target/
 /// would rebuild the checkout's xtask after every run (and let a build of the clone pass for one of the working tree).
 const TARGET: &str = "target/pipeline-target";
-/// The build job's GitLab cache (`cache-lambda` in .gitlab-ci.yml, below target/): filled from the checkout's own
-/// build when the jobs' target dir has none yet, as GitLab restores it. Cargo reuses all of it but the workspace's
-/// own crates (measured here: 9 crates and 66 s instead of every dependency and 150 s).
-const LAMBDA_CACHE: &[&str] = &["aarch64-unknown-linux-gnu", "release"];
+/// The jobs' GitLab caches of target/ (`cache-cargo`: xtask and the test build; `cache-lambda`: the build job's arm64
+/// release build and its host half), by cache: each folder is filled from the checkout's own target/ when the jobs'
+/// target dir has none yet, as GitLab restores a cache. Cargo then rebuilds only the workspace's own crates (measured
+/// here for the build job: 9 crates and 66 s instead of every dependency and 150 s).
+const JOB_CACHES: &[(&str, &[&str])] = &[
+    ("cache-cargo", &["debug"]),
+    ("cache-lambda", &["aarch64-unknown-linux-gnu", "release"]),
+];
 const FAKE: &str = include_str!("fake.sh");
 const EMULATED: &str = "xtask/src/commands/pipeline/emulated.py";
 /// Predefined variables the runs set on purpose: gitlab-ci-local warns about overriding them otherwise.
@@ -216,7 +220,7 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
     crate::commands::check::gitlab::prepare_clone(root, &clone)?;
     std::os::unix::fs::symlink(root.join(VENV), clone.join(VENV))
         .context("cannot link .venv into the clone")?;
-    for folder in LAMBDA_CACHE {
+    for folder in JOB_CACHES.iter().flat_map(|(_, folders)| folders.iter()) {
         let (cache, source) = (
             root.join(TARGET).join(folder),
             root.join("target").join(folder),
@@ -225,12 +229,20 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
             continue;
         }
         eprintln!(
-            "==> filling the build job's cache {TARGET}/{folder} from the checkout's target/{folder}"
+            "==> filling the jobs' cache {TARGET}/{folder} from the checkout's target/{folder}"
         );
-        std::fs::create_dir_all(root.join(TARGET))?;
+        std::fs::create_dir_all(&cache)?;
+        // Not the incremental data: CI builds with CARGO_INCREMENTAL=0, and it is the larger half of target/debug.
+        let entries: Vec<PathBuf> = std::fs::read_dir(&source)?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| !path.ends_with("incremental"))
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
         let status = Command::new("cp")
             .arg("-a")
-            .arg(&source)
+            .args(&entries)
             .arg(&cache)
             .status()
             .context("cannot run cp")?;
@@ -672,23 +684,24 @@ mod tests {
     }
 
     #[test]
-    fn the_build_cache_is_the_pipelines_own() -> anyhow::Result<()> {
+    fn the_caches_filled_are_the_pipelines_own() -> anyhow::Result<()> {
         let pipeline = std::fs::read_to_string(crate::project_root().join(".gitlab-ci.yml"))?;
-        let cache = pipeline
-            .split_once("&cache-lambda")
-            .and_then(|(_, rest)| rest.split_once("policy:"))
-            .map(|(block, _)| block)
-            .context("no cache-lambda in .gitlab-ci.yml")?;
-        let paths: Vec<&str> = cache
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("- target/"))
-            .map(|path| path.trim_end_matches('/'))
-            .collect();
-        let mut expected = LAMBDA_CACHE.to_vec();
-        expected.sort_unstable();
-        let mut paths = paths;
-        paths.sort_unstable();
-        assert_eq!(paths, expected);
+        for (anchor, folders) in JOB_CACHES {
+            let cache = pipeline
+                .split_once(&format!("&{anchor}"))
+                .and_then(|(_, rest)| rest.split_once("policy:"))
+                .map(|(block, _)| block)
+                .with_context(|| format!("no {anchor} in .gitlab-ci.yml"))?;
+            let mut paths: Vec<&str> = cache
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("- target/"))
+                .map(|path| path.trim_end_matches('/'))
+                .collect();
+            paths.sort_unstable();
+            let mut expected = folders.to_vec();
+            expected.sort_unstable();
+            assert_eq!(paths, expected, "{anchor}");
+        }
         Ok(())
     }
 
