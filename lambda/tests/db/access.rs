@@ -10,7 +10,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::pg::Cluster;
-use crate::support::{copy_migrations, fails_with, migrator, recorded, table_exists, versions};
+use crate::support::{
+    copied_migration, copy_migrations, fails_with, migrator, recorded, table_exists, versions,
+};
 
 crate::tests!(
     api_role_has_the_dml_it_needs,
@@ -395,15 +397,7 @@ async fn status_lists_pending_applied_and_modified(cluster: Arc<Cluster>) {
 
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
-    let first = versions(&MIGRATOR)[0];
-    let path = std::fs::read_dir(dir.path())
-        .expect("read the copy")
-        .map(|entry| entry.expect("entry").path())
-        .find(|path| {
-            path.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{first}_")))
-        })
-        .expect("the first migration");
+    let path = copied_migration(dir.path(), versions(&MIGRATOR)[0]);
     let mut sql = std::fs::read_to_string(&path).expect("read");
     sql.push_str("\n-- edited\n");
     std::fs::write(&path, sql).expect("edit");

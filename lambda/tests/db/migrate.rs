@@ -7,7 +7,9 @@ use pmp_api::migrations::{MIGRATOR, MigrationError, Settings, run};
 use pmp_api::roles::MIGRATOR_ROLE;
 
 use crate::pg::Cluster;
-use crate::support::{copy_migrations, migrator, recorded, table_exists, versions};
+use crate::support::{
+    copied_migration, copy_migrations, migrator, recorded, table_exists, versions,
+};
 
 crate::tests!(
     fresh_database_gets_the_whole_schema,
@@ -190,15 +192,7 @@ async fn edited_migration_is_detected(cluster: Arc<Cluster>) {
 
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
-    let first = versions(&MIGRATOR)[0];
-    let path = std::fs::read_dir(dir.path())
-        .expect("read the copy")
-        .map(|entry| entry.expect("entry").path())
-        .find(|path| {
-            path.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{first}_")))
-        })
-        .expect("the first migration");
+    let path = copied_migration(dir.path(), versions(&MIGRATOR)[0]);
     let mut sql = std::fs::read_to_string(&path).expect("read the first migration");
     sql.push_str("\n-- an innocent-looking edit\n");
     std::fs::write(&path, sql).expect("edit the first migration");
@@ -226,15 +220,7 @@ async fn migration_missing_from_the_build_is_detected(cluster: Arc<Cluster>) {
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
     let last = *versions(&MIGRATOR).last().expect("at least one migration");
-    for entry in std::fs::read_dir(dir.path()).expect("read the copy") {
-        let path = entry.expect("entry").path();
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{last}_")))
-        {
-            std::fs::remove_file(path).expect("remove the newest migration");
-        }
-    }
+    std::fs::remove_file(copied_migration(dir.path(), last)).expect("remove the newest migration");
     let error = run(&mut conn, &migrator(dir.path()).await, &Settings::DEFAULT)
         .await
         .expect_err("an older build is refused");

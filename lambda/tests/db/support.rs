@@ -31,6 +31,18 @@ pub fn copy_migrations(dir: &Path) {
     }
 }
 
+/// The file of migration `version` in a copy made by [`copy_migrations`].
+pub fn copied_migration(dir: &Path, version: i64) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .expect("read the copy")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{version}_")))
+        })
+        .expect("the migration is in the copy")
+}
+
 pub async fn migrator(dir: &Path) -> Migrator {
     Migrator::new(dir).await.expect("resolve the migrations")
 }
