@@ -1,5 +1,6 @@
 # The function's execution role: what the running function (and the Lambda service on its behalf, for VPC network
-# interfaces) may do. Nothing here is needed to deploy; it is what the code needs at run time.
+# interfaces) may do. Nothing here is needed to deploy; it is what the code needs at run time: what every function
+# needs (function_runtime.tf), and the API's database role, data bucket and its key.
 locals {
   lambda_trust_policy = jsonencode({
     Version = "2012-10-17"
@@ -16,21 +17,7 @@ locals {
 
   lambda_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
-      {
-        # CloudFormation creates the log group (with retention and the stage key); the function only writes to it.
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["arn:${local.p}:logs:${local.r}:${local.a}:log-group:/aws/lambda/${var.function_name}:*"]
-      },
-      {
-        # X-Ray has no resource-level permissions: Resource must be "*".
-        Sid      = "WriteTraces"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = ["*"]
-      },
+    Statement = concat(local.function_runtime_statements[var.function_name], [
       {
         # IAM database authentication through the RDS Proxy, as the API's role only (pmp_api: DML, no DDL). Never as
         # the migrator or the master user: the migration function has its own role (migration_role.tf).
@@ -66,39 +53,6 @@ locals {
           }
         }
       },
-      {
-        # Environment variables are encrypted with the stage key (provider.kmsKeyArn); Lambda decrypts them at start
-        # with this role. The context names the function, so no other function's variables.
-        Sid      = "DecryptOwnEnvironment"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = [var.kms_key_arn]
-        Condition = {
-          StringEquals = { "kms:EncryptionContext:LambdaFunctionName" = var.function_name }
-        }
-      },
-      {
-        # Lambda creates the function's ENIs with this role: only in the private subnets, with the function's group.
-        Sid      = "CreateEnisInPrivateSubnets"
-        Effect   = "Allow"
-        Action   = ["ec2:CreateNetworkInterface"]
-        Resource = concat(local.subnet_arns, [local.security_group_arn, "arn:${local.p}:ec2:${local.r}:${local.a}:network-interface/*"])
-      },
-      {
-        # The Lambda guide warns that scoping DeleteNetworkInterface to specific ids can cut the function off its VPC:
-        # the interface ids are Lambda's, unknown in advance. Scoped to this account and region.
-        Sid      = "ManageOwnEnis"
-        Effect   = "Allow"
-        Action   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
-        Resource = ["arn:${local.p}:ec2:${local.r}:${local.a}:network-interface/*"]
-      },
-      {
-        # Describe calls have no resource-level permissions: Resource must be "*".
-        Sid      = "DescribeNetwork"
-        Effect   = "Allow"
-        Action   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
-        Resource = ["*"]
-      },
-    ]
+    ])
   })
 }
