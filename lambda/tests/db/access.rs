@@ -397,7 +397,8 @@ async fn status_lists_pending_applied_and_modified(cluster: Arc<Cluster>) {
 
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
-    let path = copied_migration(dir.path(), versions(&MIGRATOR)[0]);
+    let first = versions(&MIGRATOR)[0];
+    let path = copied_migration(dir.path(), first);
     let mut sql = std::fs::read_to_string(&path).expect("read");
     sql.push_str("\n-- edited\n");
     std::fs::write(&path, sql).expect("edit");

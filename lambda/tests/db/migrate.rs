@@ -192,7 +192,8 @@ async fn edited_migration_is_detected(cluster: Arc<Cluster>) {
 
     let dir = tempfile::tempdir().expect("temporary directory");
     copy_migrations(dir.path());
-    let path = copied_migration(dir.path(), versions(&MIGRATOR)[0]);
+    let first = versions(&MIGRATOR)[0];
+    let path = copied_migration(dir.path(), first);
     let mut sql = std::fs::read_to_string(&path).expect("read the first migration");
     sql.push_str("\n-- an innocent-looking edit\n");
     std::fs::write(&path, sql).expect("edit the first migration");
