@@ -240,6 +240,7 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
         if entries.is_empty() {
             continue;
         }
+        let copying = Instant::now();
         let status = Command::new("cp")
             .arg("-a")
             .args(&entries)
@@ -252,6 +253,7 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
             source.display(),
             cache.display()
         );
+        eprintln!("    done in {}", seconds(copying.elapsed()));
     }
     Ok(Places {
         record: work.join("record.txt"),
