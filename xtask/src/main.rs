@@ -73,14 +73,22 @@ pub struct Ctx {
 }
 
 /// The repository root: this crate's parent folder, or `PMP_PROJECT_ROOT` to work on another checkout.
+///
+/// The crate's folder as `cargo run` (the `cargo xtask` alias) names it when it starts xtask comes before the one
+/// compiled in: cargo reuses a build for a copy of the checkout whose files kept their times (rsync -a, as
+/// gitlab-ci-local copies each job's checkout), and the compiled-in folder would then be the other copy's.
 pub fn project_root() -> PathBuf {
-    match std::env::var_os("PMP_PROJECT_ROOT") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask lives one folder below the repository root")
-            .to_path_buf(),
+    if let Some(root) = std::env::var_os("PMP_PROJECT_ROOT") {
+        return PathBuf::from(root);
     }
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.ends_with("xtask") && dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    crate_dir
+        .parent()
+        .expect("xtask lives one folder below the repository root")
+        .to_path_buf()
 }
 
 fn default_region() -> String {

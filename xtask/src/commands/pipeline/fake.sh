@@ -4,7 +4,12 @@
 # emulator (PMP_PIPELINE_AWS=emulator), it runs the real AWS CLI against the emulator ($PMP_PIPELINE_EMULATOR_AWS, the
 # rehearsal's wrapper); everywhere else it answers as the real tool would.
 tool="$(basename "$0")"
-if [ -n "$AWS_ROLE_ARN" ]; then mode="oidc:$(cat "$AWS_WEB_IDENTITY_TOKEN_FILE" 2>/dev/null)"; else mode="keys:$AWS_ACCESS_KEY_ID"; fi
+# The credentials as the AWS tools would see them: the role and the token file's content, or the access key id.
+if [ -n "$AWS_ROLE_ARN" ]; then
+  mode="oidc:$(cat "$AWS_WEB_IDENTITY_TOKEN_FILE" 2>/dev/null):$AWS_ROLE_ARN"
+else
+  mode="keys:$AWS_ACCESS_KEY_ID"
+fi
 echo "$CI_JOB_NAME|$PMP_IDENTITY|$mode|$tool $*" >> "$PMP_PIPELINE_RECORD"
 stage="${CI_JOB_NAME#*:}"
 case "$tool $*" in
@@ -16,13 +21,18 @@ case "$tool $*" in
   "aws --version") echo "aws-cli/2.17.0 Python/3.11.6 Linux/6" ;;
   "terraform version"|"terraform --version") echo "Terraform v1.11.4" ;;
   "aws sts get-caller-identity"*)
-    # The principals docs/iam.md names, in the account the run gives: the deployer is the GitLab user with keys, its
-    # OIDC role otherwise.
-    case "$PMP_IDENTITY:$mode" in
-      deployer:keys:*) echo "arn:aws:iam::$PMP_PIPELINE_ACCOUNT:user/pmp-api-$stage-gitlab" ;;
-      deployer:*) echo "arn:aws:sts::$PMP_PIPELINE_ACCOUNT:assumed-role/pmp-api-$stage-gitlab-oidc/gitlab" ;;
-      *) echo "arn:aws:sts::$PMP_PIPELINE_ACCOUNT:assumed-role/pmp-api-$stage-$PMP_IDENTITY/gitlab" ;;
-    esac ;;
+    # Whoever the credentials belong to, in the account the run gives (never what the job claims to be): with oidc the
+    # role the set-up exported; with keys the identity the fake key was made for (AKIAFAKE<IDENTITY>), named as
+    # docs/iam.md names the principals. xtask then compares that with the job's PMP_IDENTITY.
+    if [ -n "$AWS_ROLE_ARN" ]; then
+      echo "arn:aws:sts::$PMP_PIPELINE_ACCOUNT:assumed-role/${AWS_ROLE_ARN##*/}/gitlab"
+    else
+      owner="$(printf '%s' "${AWS_ACCESS_KEY_ID#AKIAFAKE}" | tr '[:upper:]' '[:lower:]')"
+      case "$owner" in
+        deployer) echo "arn:aws:iam::$PMP_PIPELINE_ACCOUNT:user/pmp-api-$stage-gitlab" ;;
+        *) echo "arn:aws:iam::$PMP_PIPELINE_ACCOUNT:user/pmp-api-$stage-$owner" ;;
+      esac
+    fi ;;
   "aws lambda invoke "*)
     # The migration function's answer, written where the invoke puts it (its last argument).
     eval "answer=\${$#}"

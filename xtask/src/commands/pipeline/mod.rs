@@ -9,12 +9,15 @@ mod record;
 mod runs;
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
@@ -49,7 +52,18 @@ const FAKE: &str = include_str!("fake.sh");
 const EMULATED: &str = "xtask/src/commands/pipeline/emulated.py";
 /// Predefined variables the runs set on purpose: gitlab-ci-local warns about overriding them otherwise.
 const IGNORED_VARIABLES: &str =
-    "FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR,CI_COMMIT_BRANCH,CI_COMMIT_REF_NAME";
+    "FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR,CI_COMMIT_BRANCH,CI_COMMIT_REF_NAME,GITLAB_CI";
+/// What the jobs inherit from this process (besides PATH, the emulator's endpoint and region): where the toolchains are
+/// and how to name things.
+const INHERITED: &[&str] = &[
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+];
 /// The ID token the oidc runs get: written to the token file, never exchanged.
 const ID_TOKEN: &str = "fake-id-token";
 
@@ -63,12 +77,20 @@ struct Found {
     zip_sha256: Option<String>,
 }
 
-/// Where a run's pieces are.
+/// Where a run's pieces are. Dropping it removes the clone, whatever happened; the record and logs stay for a look.
 struct Places {
     work: PathBuf,
     clone: PathBuf,
     fakes: PathBuf,
     record: PathBuf,
+    /// An empty home for gitlab-ci-local: no variables file of the person's own takes part.
+    home: PathBuf,
+}
+
+impl Drop for Places {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.clone).ok();
+    }
 }
 
 impl Pipeline {
@@ -108,7 +130,7 @@ impl Pipeline {
             eprintln!("==> {label}");
             let step_started = Instant::now();
             let result = match step {
-                Step::Job(run) => run_job(ctx, number + 1, run, &places, &emulator, &found),
+                Step::Job(run) => run_job(ctx, number + 1, run, &places, &emulator, &found, &stop),
                 Step::Outside(outside) => {
                     outside_step(ctx, *outside, &places, &emulator, &stop, &mut found)
                 }
@@ -150,8 +172,6 @@ impl Pipeline {
             ));
         }
         print_table(&table, started.elapsed());
-        // The clone goes whatever happened; the record and logs stay for a look.
-        std::fs::remove_dir_all(&places.clone).ok();
         outcome
     }
 }
@@ -217,9 +237,17 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
         std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
         std::fs::set_permissions(&path, permissions)?;
     }
-    crate::commands::check::gitlab::prepare_clone(root, &clone)?;
-    std::os::unix::fs::symlink(root.join(VENV), clone.join(VENV))
-        .context("cannot link .venv into the clone")?;
+    let home = work.join("home");
+    std::fs::create_dir_all(&home)?;
+    let places = Places {
+        record: work.join("record.txt"),
+        work,
+        clone,
+        fakes,
+        home,
+    };
+    crate::commands::check::gitlab::prepare_clone(root, &places.clone)?;
+    commit_working_tree(root, &places.clone)?;
     for folder in JOB_CACHES.iter().flat_map(|(_, folders)| folders.iter()) {
         let (cache, source) = (
             root.join(TARGET).join(folder),
@@ -255,12 +283,67 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
         );
         eprintln!("    done in {}", seconds(copying.elapsed()));
     }
-    Ok(Places {
-        record: work.join("record.txt"),
-        work,
+    Ok(places)
+}
+
+/// The jobs run what the working tree holds, as the commit it would be: its changed and new files (not the ignored
+/// ones) join the clone's last commit, with links to the pinned tools that the jobs' caches restore in GitLab
+/// (`.venv`, `node_modules`; gitlab-ci-local's isolated jobs get only what the commit tracks).
+fn commit_working_tree(root: &Path, clone: &Path) -> anyhow::Result<()> {
+    let git = |dir: &Path, args: &[&str]| -> anyhow::Result<String> {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("cannot run git")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "`git {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let changed = git(root, &["diff", "--name-only", "HEAD"])?;
+    let new = git(root, &["ls-files", "--others", "--exclude-standard"])?;
+    for file in changed.lines().chain(new.lines()) {
+        let (source, target) = (root.join(file), clone.join(file));
+        if source.exists() {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(&source, &target)
+                .with_context(|| format!("cannot copy {file} into the clone"))?;
+        } else if target.exists() {
+            std::fs::remove_file(&target)?;
+        }
+    }
+    for tool in [VENV, "node_modules"] {
+        if !clone.join(tool).exists() {
+            std::os::unix::fs::symlink(root.join(tool), clone.join(tool))
+                .with_context(|| format!("cannot link {tool} into the clone"))?;
+        }
+    }
+    git(clone, &["add", "--all"])?;
+    git(clone, &["add", "--force", VENV, "node_modules"])?;
+    git(
         clone,
-        fakes,
-    })
+        &[
+            "-c",
+            "user.name=cargo xtask pipeline",
+            "-c",
+            "user.email=pipeline@localhost",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--allow-empty",
+            "--message",
+            "the working tree, with links to the pinned tools",
+        ],
+    )?;
+    // The default branch is this commit, as after a merge.
+    git(clone, &["update-ref", "refs/remotes/origin/main", "HEAD"])?;
+    Ok(())
 }
 
 /// The variables of one run: its credentials (the `PMP_*` variables GitLab would hold), the fake's instructions, and
@@ -338,10 +421,33 @@ fn gitlab_ci_local(ctx: &Ctx, places: &Places, emulator: &Emulator) -> anyhow::R
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
         });
     let mut command = Command::new(ctx.root.join(GITLAB_CI_LOCAL));
+    // The jobs' shells inherit this environment: only what finds the tools, nothing of the person's own AWS, cargo or
+    // project settings (AWS_ENDPOINT_URL_<SERVICE>, RUSTFLAGS, PMP_*, gitlab-ci-local's GCL_* options) nor of an
+    // outer GitLab job (CI_*).
+    command.env_clear();
+    for name in INHERITED {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    // gitlab-ci-local runs each job's script in bash with a socket for stdin; bash takes that for a remote shell and,
+    // when it is the first level (no SHLVL), reads ~/.bashrc, whose PATH would then come before the fakes.
+    command.env(
+        "SHLVL",
+        std::env::var_os("SHLVL").unwrap_or_else(|| "1".into()),
+    );
     command
         .current_dir(&ctx.root)
         .args(["--cwd", &format!("{WORK}/clone")])
+        // Each job in a fresh copy of the commit (.gitlab-ci-local/builds/<job>), with only what its `needs` bring as
+        // artifacts: without it every job would run in the clone itself and see what earlier jobs left there.
+        .arg("--shell-isolation")
+        .arg("--home")
+        .arg(&places.home)
         .args(["--ignore-predefined-vars", IGNORED_VARIABLES])
+        // gitlab-ci-local says `false`; GitLab says `true`, and xtask's CI-only checks (the job names its identity,
+        // instance metadata is off) must run as they do in GitLab.
+        .args(["--variable", "GITLAB_CI=true"])
         // One cargo home and target dir for every job: xtask compiles once for the whole run.
         .args([
             "--variable",
@@ -373,14 +479,6 @@ fn gitlab_ci_local(ctx: &Ctx, places: &Places, emulator: &Emulator) -> anyhow::R
         std::env::var("PATH").unwrap_or_default()
     );
     command.env("PATH", path);
-    // Nothing of the person's own AWS set-up or checkout may take part.
-    for name in Emulator::REMOVED.iter().chain(&[
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "PMP_PROJECT_ROOT",
-    ]) {
-        command.env_remove(name);
-    }
     Ok(command)
 }
 
@@ -391,6 +489,7 @@ fn run_job(
     places: &Places,
     emulator: &Emulator,
     found: &Found,
+    stop: &StopFlag,
 ) -> anyhow::Result<String> {
     let log_path = places
         .work
@@ -411,7 +510,7 @@ fn run_job(
         .unwrap_or_default()
         .lines()
         .count();
-    let status = command.status().context("cannot start gitlab-ci-local")?;
+    let status = wait_for(command, stop)?;
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     let record = std::fs::read_to_string(&places.record).unwrap_or_default();
     let added = record::added(&record, before);
@@ -447,6 +546,29 @@ fn run_job(
             super::rehearse::print_tail(&log_path);
             bail!("{label} failed ({status}); see {}", log_path.display())
         }
+    }
+}
+
+/// Runs gitlab-ci-local in a process group of its own, so that an interruption of xtask (Ctrl-C, SIGTERM) stops it
+/// and the job it runs before the emulator goes.
+fn wait_for(mut command: Command, stop: &StopFlag) -> anyhow::Result<std::process::ExitStatus> {
+    let mut child = command
+        .process_group(0)
+        .spawn()
+        .context("cannot start gitlab-ci-local")?;
+    let group = Pid::from_raw(i32::try_from(child.id()).context("a process id above i32")?);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if stop.raised() {
+            let _ = killpg(group, Signal::SIGINT);
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = child.wait();
+            bail!("interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -504,7 +626,7 @@ fn outside_step(
             checks::removed(&state(found)?, &ctx.stage)?;
             Ok("ok".to_owned())
         }
-        Outside::ProdNeedsAPerson => {
+        Outside::PipelineShape => {
             let list = |release_tag: bool| -> anyhow::Result<String> {
                 let mut command = gitlab_ci_local(ctx, places, emulator)?;
                 command.arg("--list-csv");
@@ -525,7 +647,9 @@ fn outside_step(
                 );
                 Ok(String::from_utf8_lossy(&output.stdout).into_owned())
             };
-            record::check_prod_path(&list(false)?, &list(true)?)?;
+            let default_branch = list(false)?;
+            record::check_stage_chain(&default_branch, &stage)?;
+            record::check_prod_path(&default_branch, &list(true)?)?;
             Ok("ok".to_owned())
         }
     }
@@ -614,7 +738,12 @@ mod tests {
         runs::steps("dev", "123456789012", "210987654321")
             .into_iter()
             .find_map(|step| match step {
-                Step::Job(run) if run.job == job && run.auth == Some(auth) && run.aws == aws => {
+                Step::Job(run)
+                    if run.job == job
+                        && run.auth == Some(auth)
+                        && run.aws == aws
+                        && run.must == Must::Pass =>
+                {
                     Some(run)
                 }
                 _ => None,

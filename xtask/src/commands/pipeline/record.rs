@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, ensure};
+use anyhow::{Context, bail, ensure};
 
-use super::runs::{PROD, identity};
+use super::runs::{Auth, PROD, identity, principal};
 
 /// One recorded call.
 #[derive(Debug, Clone, Copy)]
@@ -51,15 +51,20 @@ pub fn check_record(
             call.command,
             call.identity
         );
-        let given = keys.get(call.identity).map(String::as_str);
-        let credentials_known = call.credentials == "oidc:fake-id-token"
-            || call
-                .credentials
-                .strip_prefix("keys:")
-                .is_some_and(|key| Some(key) == given || key == fake_key(call.identity));
+        // And with that identity's own credentials: its user's key, or its role with the job's ID token.
+        let given = keys.get(expected).map(String::as_str);
+        let job_stage = call.job.split(':').nth(1).unwrap_or_default();
+        let role = format!(":role/{}", principal(expected, job_stage, Auth::Oidc));
+        let own_credentials = match call.credentials.split_once(':') {
+            Some(("oidc", rest)) => rest
+                .strip_prefix("fake-id-token:arn:aws:iam::")
+                .is_some_and(|arn| arn.ends_with(&role)),
+            Some(("keys", key)) => Some(key) == given || key == fake_key(expected),
+            _ => false,
+        };
         ensure!(
-            credentials_known,
-            "{} called `{}` with credentials `{}`, which its `.aws` set-up was not given",
+            own_credentials,
+            "{} called `{}` with credentials `{}`, which are not identity `{expected}`'s",
             call.job,
             call.command,
             call.credentials
@@ -217,6 +222,50 @@ fn listed(listing: &str) -> BTreeMap<&str, (&str, &str, &str)> {
         .collect()
 }
 
+fn needs<'a>(row: &(&str, &str, &'a str)) -> Vec<&'a str> {
+    row.2
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .filter(|need| !need.is_empty())
+        .collect()
+}
+
+/// The order GitLab runs the stage's jobs in is their `needs`, not the order this run starts them in: plan takes
+/// nothing from earlier jobs, apply needs plan, deploy needs build and apply, migrate needs deploy, and teardown is
+/// manual and optional.
+pub fn check_stage_chain(default_branch: &str, stage: &str) -> anyhow::Result<()> {
+    let branch = listed(default_branch);
+    let job = |name: &str| format!("{name}:{stage}");
+    for (name, wanted) in [
+        (job("plan"), vec![]),
+        (job("apply"), vec![job("plan")]),
+        (job("deploy"), vec!["build".to_owned(), job("apply")]),
+        (job("migrate"), vec![job("deploy")]),
+    ] {
+        let row = branch.get(name.as_str()).with_context(|| {
+            format!("a default-branch pipeline has no {name}:\n{default_branch}")
+        })?;
+        let mut found = needs(row);
+        found.sort_unstable();
+        let mut wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        ensure!(
+            found == wanted && row.0 == "on_success",
+            "{name} must run on success after {wanted:?}; it needs {found:?} and runs {}",
+            row.0
+        );
+    }
+    ensure!(
+        branch
+            .get(job("teardown").as_str())
+            .is_some_and(|row| row.0 == "manual" && row.1 == "true"),
+        "{} must be a manual, optional job of the default branch",
+        job("teardown")
+    );
+    Ok(())
+}
+
 /// The prod path: a default-branch pipeline only plans prod (a preview); a release-tag pipeline plans prod, and a person
 /// starts apply:prod and deploy:prod (manual, and blocking: the pipeline waits for them), each after its predecessor.
 pub fn check_prod_path(default_branch: &str, release_tag: &str) -> anyhow::Result<()> {
@@ -299,7 +348,7 @@ mod tests {
 plan:dev|plan|keys:AKIAP|aws sts get-caller-identity --region eu-central-1
 plan:dev|plan|keys:AKIAP|terraform -chdir=terraform plan -input=false -var-file=stages/dev.tfvars -out=plans/dev.tfplan
 planned:plan:dev:aa:bb
-apply:dev|terraform|oidc:fake-id-token|terraform -chdir=terraform apply -input=false plans/dev.tfplan
+apply:dev|terraform|oidc:fake-id-token:arn:aws:iam::123456789012:role/pmp-api-dev-terraform|terraform -chdir=terraform apply -input=false plans/dev.tfplan
 applied:apply:dev:aa:bb
 deploy:dev|deployer|keys:AKIAD|aws sts get-caller-identity --region eu-central-1
 deploy:dev|deployer|keys:AKIAD|aws cloudformation describe-stacks --stack-name pmp-api-dev
@@ -336,8 +385,19 @@ plan:prod|plan|keys:AKIAFAKEPLAN|terraform -chdir=terraform plan -input=false -v
     fn each_job_must_run_as_its_own_identity_with_its_own_credentials() {
         let wrong = GOOD.replace("plan:dev|plan|", "plan:dev|terraform|");
         assert!(check_record(&wrong, "dev", &keys()).is_err());
-        let keys_for_apply = GOOD.replace("oidc:fake-id-token", "keys:AKIAT");
+        let keys_for_apply = GOOD.replace(
+            "oidc:fake-id-token:arn:aws:iam::123456789012:role/pmp-api-dev-terraform",
+            "keys:AKIAT",
+        );
         assert!(check_record(&keys_for_apply, "dev", &keys()).is_err());
+        let plan_role_for_apply =
+            GOOD.replace("role/pmp-api-dev-terraform", "role/pmp-api-dev-plan");
+        assert!(check_record(&plan_role_for_apply, "dev", &keys()).is_err());
+        let plan_key_for_deploy = GOOD.replace(
+            "deploy:dev|deployer|keys:AKIAD|aws cloud",
+            "deploy:dev|deployer|keys:AKIAP|aws cloud",
+        );
+        assert!(check_record(&plan_key_for_deploy, "dev", &keys()).is_err());
         let stray = GOOD.replace(
             "deploy:dev|deployer|keys:AKIAD|aws cloud",
             "deploy:dev|deployer|keys:AKIAX|aws cloud",
@@ -379,6 +439,29 @@ apply:prod;apply;manual;false;prod;[plan:prod]
 deploy:prod;deploy;manual;false;prod;[build,apply:prod]
 migrate:prod;migrate;on_success;false;prod;[deploy:prod]
 ";
+
+    const DEV: &str = "name;stage;when;allowFailure;environment;needs
+build;build;on_success;false;;
+plan:dev;plan;on_success;false;plan/dev;
+apply:dev;apply;on_success;false;dev;[plan:dev]
+deploy:dev;deploy;on_success;false;dev;[build,apply:dev]
+migrate:dev;migrate;on_success;false;dev;[deploy:dev]
+teardown:dev;teardown;manual;true;dev;[ci-image]
+";
+
+    #[test]
+    fn the_stage_runs_in_the_order_of_its_needs() {
+        check_stage_chain(DEV, "dev").expect("the chain holds");
+        let migrate_early = DEV.replace(
+            "migrate;on_success;false;dev;[deploy:dev]",
+            "migrate;on_success;false;dev;[apply:dev]",
+        );
+        assert!(check_stage_chain(&migrate_early, "dev").is_err());
+        let other_zip = DEV.replace("[build,apply:dev]", "[apply:dev]");
+        assert!(check_stage_chain(&other_zip, "dev").is_err());
+        let automatic_teardown = DEV.replace("teardown;manual;true", "teardown;on_success;false");
+        assert!(check_stage_chain(&automatic_teardown, "dev").is_err());
+    }
 
     #[test]
     fn prod_changes_only_from_a_release_tag_by_a_person() {

@@ -112,9 +112,9 @@ pub enum Outside {
     Deployed,
     /// The emulator after teardown: nothing of the stage is left.
     Removed,
-    /// The jobs of a default-branch and of a release-tag pipeline, as gitlab-ci-local lists them: prod is applied and
-    /// deployed only from a release tag, and only by a person.
-    ProdNeedsAPerson,
+    /// The jobs of a default-branch and of a release-tag pipeline, as gitlab-ci-local lists them: the stage's jobs
+    /// follow each other by their `needs`; prod is applied and deployed only from a release tag, and only by a person.
+    PipelineShape,
 }
 
 impl fmt::Display for Outside {
@@ -125,7 +125,7 @@ impl fmt::Display for Outside {
             Outside::AppliedStage => "the stage as apply made it (seed, GitLab user, state)",
             Outside::Deployed => "check: deployed, running build's zip",
             Outside::Removed => "check: the stage is removed",
-            Outside::ProdNeedsAPerson => "check: apply:prod, deploy:prod manual on release tags",
+            Outside::PipelineShape => "check: the stage's needs; prod manual, from release tags",
         })
     }
 }
@@ -142,57 +142,46 @@ pub fn steps(stage: &str, stage_account: &str, prod_account: &str) -> Vec<Step> 
     let fake = |account: &str| AwsSide::Fake {
         account: account.to_owned(),
     };
-    let fails_closed = |auth: Auth, variable: &str| JobRun {
-        without: Some(variable.to_owned()),
-        must: Must::FailSaying(format!("{variable} is empty in this job")),
-        ..JobRun::new(job("plan"), Some(auth), fake(stage_account))
+    let passes =
+        |name: &str, auth: Auth, aws: AwsSide| Step::Job(JobRun::new(job(name), Some(auth), aws));
+    let fails_closed = |name: &str, auth: Auth, variable: &str| {
+        Step::Job(JobRun {
+            without: Some(variable.to_owned()),
+            must: Must::FailSaying(format!("{variable} is empty in this job")),
+            ..JobRun::new(job(name), Some(auth), fake(stage_account))
+        })
     };
-    let on_release_tag = |aws: AwsSide, must: Must| JobRun {
-        on: Ref::ReleaseTag,
-        must,
-        ..JobRun::new(format!("plan:{PROD}"), Some(Auth::Keys), aws)
+    let on_release_tag = |aws: AwsSide, must: Must| {
+        Step::Job(JobRun {
+            on: Ref::ReleaseTag,
+            must,
+            ..JobRun::new(format!("plan:{PROD}"), Some(Auth::Keys), aws)
+        })
     };
     vec![
         Step::Outside(Outside::Bootstrap),
         Step::Outside(Outside::AdministratorIdentities),
-        Step::Job(fails_closed(Auth::Keys, "PMP_PLAN_AWS_ACCESS_KEY_ID")),
-        Step::Job(fails_closed(Auth::Oidc, "PMP_PLAN_ROLE_ARN")),
+        fails_closed("plan", Auth::Keys, "PMP_PLAN_AWS_ACCESS_KEY_ID"),
+        fails_closed("plan", Auth::Oidc, "PMP_PLAN_ROLE_ARN"),
         Step::Job(JobRun::new("build".to_owned(), None, AwsSide::Emulator)),
-        Step::Job(JobRun::new(
-            job("plan"),
-            Some(Auth::Keys),
-            AwsSide::Emulator,
-        )),
-        Step::Job(JobRun::new(
-            job("apply"),
-            Some(Auth::Oidc),
-            fake(stage_account),
-        )),
+        passes("plan", Auth::Keys, AwsSide::Emulator),
+        // GitLab sets the ID token only in jobs that ask for it (`id_tokens`): without one, no role can be assumed.
+        fails_closed("apply", Auth::Oidc, "AWS_ID_TOKEN"),
+        passes("apply", Auth::Oidc, fake(stage_account)),
         Step::Outside(Outside::AppliedStage),
-        Step::Job(JobRun::new(
-            job("deploy"),
-            Some(Auth::Keys),
-            AwsSide::Emulator,
-        )),
+        fails_closed("deploy", Auth::Keys, "PMP_DEPLOY_AWS_SECRET_ACCESS_KEY"),
+        passes("deploy", Auth::Keys, AwsSide::Emulator),
         Step::Outside(Outside::Deployed),
-        Step::Job(JobRun::new(
-            job("migrate"),
-            Some(Auth::Keys),
-            AwsSide::Emulator,
-        )),
-        Step::Job(JobRun::new(
-            job("teardown"),
-            Some(Auth::Keys),
-            AwsSide::Emulator,
-        )),
+        passes("migrate", Auth::Keys, AwsSide::Emulator),
+        passes("teardown", Auth::Keys, AwsSide::Emulator),
         Step::Outside(Outside::Removed),
-        Step::Outside(Outside::ProdNeedsAPerson),
-        Step::Job(on_release_tag(fake(prod_account), Must::Pass)),
+        Step::Outside(Outside::PipelineShape),
+        on_release_tag(fake(prod_account), Must::Pass),
         // The stage's own plan credentials against prod: xtask's account guard stops the job.
-        Step::Job(on_release_tag(
+        on_release_tag(
             fake(stage_account),
             Must::FailSaying(format!("lives in account {prod_account}")),
-        )),
+        ),
     ]
 }
 
