@@ -269,8 +269,10 @@ fn prepare(ctx: &Ctx) -> anyhow::Result<Places> {
             continue;
         }
         let copying = Instant::now();
+        // A copy-on-write clone where the file system can (btrfs, XFS); a plain copy elsewhere. Never hard links:
+        // cargo rewrites fingerprint files in place, which would change the checkout's own build.
         let status = Command::new("cp")
-            .arg("-a")
+            .args(["-a", "--reflink=auto"])
             .args(&entries)
             .arg(&cache)
             .status()
