@@ -97,3 +97,41 @@ fn rust_log_filters_and_invalid_values_fall_back_to_info() {
         Some("pmp_api=loud")
     );
 }
+
+#[test]
+fn lines_keep_the_shape_the_cloudwatch_queries_read() {
+    // Key order and nesting as tracing-subscriber's `fmt().json()` wrote them (flattened event, current span).
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let (filter, _) = logging::filter(None);
+    let subscriber = tracing_subscriber::registry()
+        .with(logging::layer(move || writer.clone()).with_filter(filter));
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "req-1".to_owned();
+    tracing::subscriber::with_default(subscriber, || {
+        let _span = lambda_runtime::layers::trace::request_span(&context).entered();
+        tracing::info!(count = 2, quoted = "a\"b", shown = %"d", "done {}", 1);
+        tracing::debug!("below the default level");
+    });
+    let bytes = buffer.0.lock().expect("buffer").clone();
+    let text = String::from_utf8(bytes).expect("UTF-8 logs");
+    let line = text
+        .strip_suffix('\n')
+        .expect("one line, newline-terminated");
+    assert!(!line.contains('\n'), "{text}");
+    let (timestamp, rest) = line
+        .strip_prefix("{\"timestamp\":\"")
+        .and_then(|rest| rest.split_once('"'))
+        .expect("the timestamp comes first");
+    // RFC 3339 UTC with microseconds: 2024-05-01T12:34:56.123456Z
+    assert_eq!(timestamp.len(), 27, "{timestamp}");
+    assert!(
+        timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+        "{timestamp}"
+    );
+    assert_eq!(
+        rest,
+        ",\"level\":\"INFO\",\"message\":\"done 1\",\"count\":2,\"quoted\":\"a\\\"b\",\"shown\":\"d\",\
+         \"target\":\"logging\",\"span\":{\"requestId\":\"req-1\",\"name\":\"Lambda runtime invoke\"}}"
+    );
+}
