@@ -24,6 +24,16 @@ impl Write for Buffer {
     }
 }
 
+/// The function's subscriber (its layer and default filter), writing into a buffer the test reads back.
+fn capture() -> (Buffer, impl tracing::Subscriber + Send + Sync) {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let (filter, _) = logging::filter(None);
+    let subscriber = tracing_subscriber::registry()
+        .with(logging::layer(move || writer.clone()).with_filter(filter));
+    (buffer, subscriber)
+}
+
 fn lines(buffer: &Buffer) -> Vec<Value> {
     let bytes = buffer.0.lock().expect("buffer").clone();
     String::from_utf8(bytes)
@@ -37,11 +47,7 @@ fn lines(buffer: &Buffer) -> Vec<Value> {
 
 #[test]
 fn every_line_of_an_invocation_carries_its_request_id() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let (filter, _) = logging::filter(None);
-    let subscriber = tracing_subscriber::registry()
-        .with(logging::layer(move || writer.clone()).with_filter(filter));
+    let (buffer, subscriber) = capture();
 
     let mut context = lambda_runtime::Context::default();
     context.request_id = "0f1e2d3c-aaaa-bbbb-cccc-000000000001".to_owned();
@@ -101,11 +107,7 @@ fn rust_log_filters_and_invalid_values_fall_back_to_info() {
 #[test]
 fn lines_keep_the_shape_the_cloudwatch_queries_read() {
     // Key order and nesting as tracing-subscriber's `fmt().json()` wrote them (flattened event, current span).
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let (filter, _) = logging::filter(None);
-    let subscriber = tracing_subscriber::registry()
-        .with(logging::layer(move || writer.clone()).with_filter(filter));
+    let (buffer, subscriber) = capture();
     let mut context = lambda_runtime::Context::default();
     context.request_id = "req-1".to_owned();
     tracing::subscriber::with_default(subscriber, || {

@@ -41,6 +41,28 @@ impl StopFlag {
     }
 }
 
+/// Waits for `child`, which leads the process group `group`; when the flag is raised first, asks the whole group to
+/// stop (SIGINT), kills it three seconds later, and fails with "interrupted".
+pub fn wait_or_stop(
+    child: &mut Child,
+    group: Pid,
+    stop: &StopFlag,
+) -> anyhow::Result<std::process::ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if stop.raised() {
+            let _ = killpg(group, Signal::SIGINT);
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = child.wait();
+            bail!("interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// One started program.
 #[derive(Debug)]
 pub struct Service {

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,7 +23,7 @@ use xshell::Shell;
 
 use self::runs::{Auth, AwsSide, JobRun, Must, Outside, PROD, RELEASE_TAG, Ref, Step};
 use super::build::{self, Arch};
-use super::local::services::StopFlag;
+use super::local::services::{StopFlag, wait_or_stop};
 use super::rehearse::checks::{self, Seeded};
 use super::rehearse::emulator::Emulator;
 use crate::Ctx;
@@ -559,19 +558,7 @@ fn wait_for(mut command: Command, stop: &StopFlag) -> anyhow::Result<std::proces
         .spawn()
         .context("cannot start gitlab-ci-local")?;
     let group = Pid::from_raw(i32::try_from(child.id()).context("a process id above i32")?);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if stop.raised() {
-            let _ = killpg(group, Signal::SIGINT);
-            std::thread::sleep(Duration::from_secs(3));
-            let _ = killpg(group, Signal::SIGKILL);
-            let _ = child.wait();
-            bail!("interrupted");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_or_stop(&mut child, group, stop)
 }
 
 fn outside_step(

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::Value;
 use xshell::Shell;
@@ -26,7 +25,7 @@ use self::checks::Seeded;
 use self::emulator::{Emulator, WORK_DIR};
 use super::build::{self, Arch};
 use super::deploy::terraform_parameters;
-use super::local::services::StopFlag;
+use super::local::services::{StopFlag, wait_or_stop};
 use super::teardown::tfvar;
 use crate::Ctx;
 use crate::names::{KMS_KEY_STACK, SERVICE, STATE_STACK};
@@ -307,22 +306,11 @@ pub(crate) fn run_xtask(
     }
     let mut child = command.spawn().context("cannot start the xtask binary")?;
     let pid = Pid::from_raw(i32::try_from(child.id()).context("a process id above i32")?);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            if !status.success() {
-                bail!("it exited with {status}");
-            }
-            return Ok(());
-        }
-        if stop.raised() {
-            let _ = killpg(pid, Signal::SIGINT);
-            std::thread::sleep(Duration::from_secs(3));
-            let _ = killpg(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            bail!("interrupted");
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    let status = wait_or_stop(&mut child, pid, stop)?;
+    if !status.success() {
+        bail!("it exited with {status}");
     }
+    Ok(())
 }
 
 /// Fails unless the log holds every one of `lines` (how a rerun shows that it changed nothing).
